@@ -1,0 +1,159 @@
+"""Command-line conveniences on top of omnifig's parser, as omnifig "behaviors".
+
+- ``--reg-wt 4`` is the same key as ``--reg_wt 4`` (YAML files use underscores);
+- ``fig list encoder`` lists one kind (``list`` takes a positional kind);
+- ``--load RUN`` adds the run's saved ``config.yaml`` as the lowest-precedence config, so the named configs
+  and the command-line flags still win; ``--load RUN1 RUN2 ...`` (or a folder of runs) gives the script a list;
+- unknown scripts and config names fail with the closest known names; our own errors print as one message;
+- omnifig's per-key report is printed only with ``-v``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import omnifig as fig
+
+from . import runs
+from .errors import FrameworkError
+
+_TAKES_POSITIONAL_KIND = {'list'}
+
+
+class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
+                  description='--a-b means --a_b; --load RUN; helpful errors for unknown names'):
+    """Rewrites argv before omnifig parses it."""
+
+    def __init__(self, project, **kwargs):
+        super().__init__(project, **kwargs)
+        self.project = project
+
+    def parse_argv(self, meta, argv, script_name=None):
+        try:
+            argv = rewrite_argv(self.project, list(argv))
+            meta['argv'] = list(argv)          # `fig show` reports which values came from the command line
+            return argv
+        except FrameworkError as exc:
+            fail(exc)
+
+    def include(self, meta):
+        return True
+
+    def pre_run(self, meta, config):
+        if not meta.pull('verbose', False, silent=True):
+            config.silent = True
+        from .config import validate_types
+        try:
+            validate_types(config)
+        except FrameworkError as exc:
+            fail(exc)
+
+    def handle_exception(self, meta, config, exc):
+        if isinstance(exc, FrameworkError):
+            fail(exc)
+
+
+class Verbose(fig.Behavior, name='verbose', code='v', priority=90, num_args=0,
+              description="print every config value as it is read (omnifig's report)"):
+    """``-v``: show omnifig's report of each value pulled from the config."""
+
+
+def rewrite_argv(project, argv: list[str]) -> list[str]:
+    i = 0
+    while i < len(argv) and argv[i].startswith('-') and not argv[i].startswith('--'):
+        i += 1                                              # meta flags such as -q, -v, -h
+    if i >= len(argv) or argv[i].startswith('--'):
+        return _normalise_keys(argv)
+    script = argv[i]
+    head, rest = argv[:i + 1], argv[i + 1:]
+    if any(flag in ('-h', '--help') for flag in argv[:i]):
+        return argv
+    _check_script(project, script)
+    names, flags = [], []
+    for j, term in enumerate(rest):
+        if term.startswith('--'):
+            flags = rest[j:]
+            break
+        names.append(term)
+    if script in _TAKES_POSITIONAL_KIND and names:
+        return head + ['--kind', names[0]] + _normalise_keys(flags)
+    from .config import check_config_name
+    for name in names:
+        check_config_name(project, name)
+    flags = _normalise_keys(flags)
+    flags, extra_configs = _resolve_load(flags)
+    return head + names + extra_configs + flags
+
+
+def _normalise_keys(flags: list[str]) -> list[str]:
+    out = []
+    for term in flags:
+        if term.startswith('--') and len(term) > 2:
+            key, eq, value = term[2:].partition('=')
+            term = '--' + key.replace('-', '_') + eq + value
+        out.append(term)
+    return out
+
+
+def _resolve_load(flags: list[str]) -> tuple[list[str], list[str]]:
+    if '--load' not in flags:
+        return flags, []
+    k = flags.index('--load')
+    values = []
+    j = k + 1
+    while j < len(flags) and not flags[j].startswith('--'):
+        values.append(flags[j])
+        j += 1
+    if not values:
+        raise FrameworkError('--load needs a run: `--load RUN` (a run name under trained_nets/ or a path).')
+    root = _flag_value(flags, '--runs_root')
+    rest = flags[:k] + flags[j:]
+    if len(values) == 1:
+        path = Path(values[0])
+        if not runs.is_run(path) and path.is_dir() and runs.find_runs(path):
+            return rest + ['--load', json.dumps([str(p) for p in runs.find_runs(path)])], []
+        run = runs.resolve_run(values[0], Path(root) if root else None)
+        return rest + ['--load', str(run)], [str(run / runs.RUN_CONFIG_FILE)]
+    found = []
+    for value in values:
+        path = Path(value)
+        if not runs.is_run(path) and path.is_dir():
+            found.extend(runs.find_runs(path))
+        else:
+            found.append(runs.resolve_run(value, Path(root) if root else None))
+    return rest + ['--load', json.dumps([str(p) for p in found])], []
+
+
+def _flag_value(flags: list[str], name: str):
+    for j, term in enumerate(flags):
+        if term == name and j + 1 < len(flags):
+            return flags[j + 1]
+        if term.startswith(name + '='):
+            return term.split('=', 1)[1]
+    return None
+
+
+def _check_script(project, script: str) -> None:
+    if project.find_script(script, None) is not None:
+        return
+    import difflib
+    known = sorted(entry.name for entry in project.iterate_scripts())
+    close = difflib.get_close_matches(script, known, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ''
+    raise FrameworkError(f'Unknown script {script!r}.{hint} Known scripts: {", ".join(known)}.')
+
+
+def fail(exc: BaseException) -> None:
+    """Print a user-fixable error as one message and exit with status 2 (no traceback)."""
+    print(f'error: {exc}', file=sys.stderr)
+    sys.exit(2)
+
+
+def entry() -> None:
+    """``python main.py ...``: the same as ``fig ...`` from any working directory."""
+    from .config import project
+    try:
+        project().main(sys.argv[1:])
+    except FrameworkError as exc:
+        fail(exc)

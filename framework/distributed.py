@@ -1,0 +1,70 @@
+"""PyTorch DDP when launched by ``torchrun``; a single process otherwise. No home-made layer."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class ProcessGroup:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get('WORLD_SIZE', '1')) > 1
+
+
+def init_process_group(device: torch.device) -> ProcessGroup:
+    """Join the torchrun job (gloo on CPU, NCCL on CUDA); a plain run gets a group of one."""
+    if not launched_by_torchrun():
+        return ProcessGroup()
+    if not dist.is_initialized():
+        dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo')
+    return ProcessGroup(dist.get_rank(), dist.get_world_size(), int(os.environ.get('LOCAL_RANK', '0')))
+
+
+def resolve_device(name: str, group_local_rank: int | None = None) -> torch.device:
+    """``auto`` picks CUDA when present; each torchrun process takes its local GPU."""
+    name = str(name).lower()
+    if name == 'auto':
+        name = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if name == 'cuda':
+        if not torch.cuda.is_available():
+            from .errors import ConfigError
+            raise ConfigError('--device cuda was asked for, but no CUDA device is available; use --device cpu.')
+        local = int(os.environ.get('LOCAL_RANK', '0')) if group_local_rank is None else group_local_rank
+        torch.cuda.set_device(local)
+        return torch.device('cuda', local)
+    return torch.device(name)
+
+
+def broadcast_object(obj, group: ProcessGroup):
+    """Rank 0's ``obj`` on every rank (e.g. the run directory, so only one is made)."""
+    if not group.is_distributed:
+        return obj
+    holder = [obj]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]
+
+
+def barrier(group: ProcessGroup) -> None:
+    if group.is_distributed:
+        dist.barrier()
+
+
+def shutdown(group: ProcessGroup) -> None:
+    if group.is_distributed and dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,33 @@
+"""``ae``: the plain autoencoder (``shared/specs/sae.md`` §2)."""
+from __future__ import annotations
+
+import torch
+
+from ..config import Builder
+from ..registry import register
+from .base import AutoencoderMethod
+
+
+@register.method('ae')
+class Autoencoder(AutoencoderMethod):
+    """Deterministic autoencoder: reconstruction loss, optionally plus reg_wt * mean code norm."""
+
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
+                 reg_wt: float = 0.0, criterion: str = 'auto'):
+        super().__init__(observation_shape, latent_dim, criterion)
+        self.encoder = encoder(in_shape=self.observation_shape, out_dim=self.latent_dim)
+        self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
+        self.reg_wt = reg_wt
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def training_step(self, batch):
+        x = batch['x']
+        codes = self.encoder(x)
+        rec_loss = self.reconstruction_loss(self.decoder(codes), x)
+        out = {'loss': rec_loss, 'rec_loss': rec_loss}
+        if self.reg_wt > 0:
+            code_norm = codes.norm(dim=1).mean()
+            out.update(loss=rec_loss + self.reg_wt * code_norm, code_norm=code_norm)
+        return out

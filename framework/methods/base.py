@@ -1,0 +1,62 @@
+"""The method contract: an ``nn.Module`` that owns its modules and defines its loss.
+
+The trainer knows only ``training_step``; metrics read ``represent``; images use ``reconstruct``, ``decode``
+and ``sample`` where a method has them. ``batch_form`` says whether the method trains on single
+observations (``'images'``, also used for vectors) or on sequences (``'sequences'``: ``x`` is B×T×...).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+
+
+class Method(nn.Module):
+    """Base class of every method; subclasses set ``batch_form`` and implement ``training_step``."""
+    batch_form = 'images'
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The training objective; ``forward`` so that DistributedDataParallel can wrap any method."""
+        return self.training_step(batch)
+
+    def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{'loss': scalar tensor to minimise, **other scalars to log}``."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Scores on held-out data; by default the training objective's terms in eval mode."""
+        return self.training_step(batch)
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation that metrics read (e.g. posterior means): (B, ...) -> (B, D)."""
+        raise NotImplementedError
+
+
+class AutoencoderMethod(Method):
+    """Shared by autoencoders: a reconstruction criterion on observations in [0, 1] or on vectors."""
+
+    def __init__(self, observation_shape, latent_dim: int = 12, criterion: str = 'auto'):
+        super().__init__()
+        self.observation_shape, self.latent_dim = tuple(observation_shape), int(latent_dim)
+        if criterion == 'auto':
+            criterion = 'bce' if len(self.observation_shape) == 3 else 'mse'
+        if criterion not in ('bce', 'mse'):
+            raise ConfigError(f"criterion must be 'bce', 'mse' or 'auto', got {criterion!r}")
+        self.criterion = criterion
+
+    def reconstruction_loss(self, reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``, §2)."""
+        if self.criterion == 'bce':
+            per_element = F.binary_cross_entropy(reconstruction.float(), x.float(), reduction='none')
+        else:
+            per_element = F.mse_loss(reconstruction.float(), x.float(), reduction='none')
+        return per_element.flatten(1).sum(1).mean()
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.represent(x))

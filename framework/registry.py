@@ -1,0 +1,158 @@
+"""One registry for every component kind: datasets, encoders, decoders, methods, metrics and scripts.
+
+Components register where they are defined, with one decorator per kind::
+
+    @register.encoder('conv12')
+    class Conv12Encoder(nn.Module): ...
+
+A config then selects it with ``_type: encoder/conv12`` and ``framework.create('encoder', 'conv12', ...)``
+builds it from Python. This module keeps its own index (so that listing, duplicate detection and
+"did you mean" errors do not depend on omnifig's internals); ``framework.config`` hands the index to
+omnifig when the project is activated.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import ConfigError, FrameworkError
+
+KINDS = ('dataset', 'encoder', 'decoder', 'method', 'metric', 'script')
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered component: what it is, where it lives and its one-line description."""
+    kind: str
+    name: str
+    obj: Any
+    description: str
+    module: str
+
+    @property
+    def type_name(self) -> str:
+        """The ``_type`` value that selects this component in a config (``encoder/conv12``)."""
+        return f'{self.kind}/{self.name}'
+
+
+class UnknownComponentError(FrameworkError, KeyError):
+    """An unregistered name: the message lists the known names of that kind and the closest match."""
+
+    def __init__(self, kind: str, name: str):
+        self.kind, self.name = kind, name
+        known = names(kind) if kind in KINDS else list(KINDS)
+        what = kind if kind in KINDS else 'component kind'
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ''
+        listing = ', '.join(known) if known else '(none registered)'
+        self.message = f'Unknown {what} {name!r}.{hint} Known {what}s: {listing}. (`fig list {kind}` describes them.)'
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DuplicateRegistrationError(ConfigError):
+    """Two components claim the same kind and name; silently replacing one would change experiments."""
+
+
+_index: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+_listeners: list[Callable[[Entry], None]] = []
+
+
+def add(kind: str, name: str, obj: Any, description: str | None = None) -> Entry:
+    """Register ``obj`` under ``kind/name``; the decorators in ``register`` call this."""
+    if kind not in KINDS:
+        raise UnknownComponentError('kind', kind)
+    if description is None:
+        description = first_line(obj.__doc__)
+    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'))
+    existing = _index[kind].get(name)
+    if existing is not None:
+        if _same_definition(existing.obj, obj):
+            return existing     # the same module imported twice (e.g. by its file path): keep the first
+        raise DuplicateRegistrationError(
+            f'{kind} {name!r} is registered twice: by {existing.module}.{_qualname(existing.obj)} and by '
+            f'{entry.module}.{_qualname(obj)}. Rename one of them.')
+    _index[kind][name] = entry
+    for listener in _listeners:
+        listener(entry)
+    return entry
+
+
+def get(kind: str, name: str) -> Entry:
+    """The entry registered as ``kind/name``, or an error naming the known ones."""
+    if kind not in KINDS:
+        raise UnknownComponentError('kind', kind)
+    try:
+        return _index[kind][name]
+    except KeyError:
+        raise UnknownComponentError(kind, name) from None
+
+
+def names(kind: str) -> list[str]:
+    """Sorted names registered under ``kind``."""
+    return sorted(_index[kind])
+
+
+def entries(kind: str | None = None) -> list[Entry]:
+    """Entries of one kind, or of every kind, in a stable order."""
+    kinds = KINDS if kind is None else (kind,)
+    return [_index[k][n] for k in kinds for n in names(k)]
+
+
+def on_register(listener: Callable[[Entry], None]) -> None:
+    """Call ``listener`` with every entry, the existing ones first (how the config layer mirrors us)."""
+    _listeners.append(listener)
+    for entry in entries():
+        listener(entry)
+
+
+def split_type(type_name: str) -> tuple[str, str]:
+    """``'encoder/conv12'`` -> ``('encoder', 'conv12')``, with a clear error for a malformed value."""
+    kind, sep, name = str(type_name).partition('/')
+    if not sep or kind not in KINDS:
+        raise UnknownComponentError('kind', kind if sep else str(type_name))
+    return kind, name
+
+
+class _Register:
+    """``register.<kind>(name)`` decorators, one per kind (``register.dataset('vec')``, ...)."""
+
+    def __getattr__(self, kind: str) -> Callable[..., Callable]:
+        if kind not in KINDS:
+            raise AttributeError(f'no component kind {kind!r}; kinds are {", ".join(KINDS)}')
+
+        def decorator_for(name: str, description: str | None = None) -> Callable:
+            def decorate(obj):
+                add(kind, name, obj, description)
+                return obj
+            return decorate
+        return decorator_for
+
+
+register = _Register()
+
+
+def first_line(doc: str | None) -> str:
+    """The first non-empty line of a docstring."""
+    for line in (doc or '').strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ''
+
+
+def _qualname(obj: Any) -> str:
+    return getattr(obj, '__qualname__', type(obj).__name__)
+
+
+def _same_definition(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return (a.__module__, a.__qualname__, inspect.getsourcefile(a)) == \
+            (b.__module__, b.__qualname__, inspect.getsourcefile(b))
+    except (AttributeError, TypeError):
+        return False

@@ -1,0 +1,152 @@
+"""Run directories: naming, finding a run by name, and atomic, ``weights_only``-loadable checkpoints.
+
+A run is ``<runs_root>/<dataset>_<method>_e-<enc>_d-<dec>_<YYMMDD-HHMMSS>/`` holding ``config.yaml``,
+``checkpoints/`` (``ckpt-<step>.pt`` and ``last.pt``), TensorBoard events, ``images/`` and ``results/``.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import RunError
+
+RUN_CONFIG_FILE = 'config.yaml'
+CHECKPOINT_DIR = 'checkpoints'
+LAST_CHECKPOINT = 'last.pt'
+
+
+def default_runs_root() -> Path:
+    """``$STRUCTREP_RUNS`` if set, else ``trained_nets/`` in the project."""
+    env = os.environ.get('STRUCTREP_RUNS')
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / 'trained_nets'
+
+
+def run_name(dataset: str, method: str, encoder: str | None, decoder: str | None, stamp: str | None = None) -> str:
+    """``vec_vae_e-conv12_d-conv12_251125-141501``; parts that are not set are left out."""
+    parts = [dataset, method]
+    if encoder:
+        parts.append(f'e-{encoder}')
+    if decoder:
+        parts.append(f'd-{decoder}')
+    parts.append(stamp or time.strftime('%y%m%d-%H%M%S'))
+    return '_'.join(p.replace('/', '-') for p in parts)
+
+
+def create_run_dir(root: Path, name: str) -> Path:
+    """Make a fresh run directory; a name taken in the same second gets a numeric suffix."""
+    root.mkdir(parents=True, exist_ok=True)
+    path, n = root / name, 1
+    while True:
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            path = root / f'{name}-{n}'
+    for sub in (CHECKPOINT_DIR, 'images', 'results'):
+        (path / sub).mkdir()
+    return path
+
+
+def is_run(path: Path) -> bool:
+    return (Path(path) / RUN_CONFIG_FILE).is_file()
+
+
+def resolve_run(name_or_path: str | Path, runs_root: Path | None = None) -> Path:
+    """Find a run by path, or by name under the runs root; say where we looked when it is not there."""
+    candidates = [Path(name_or_path)]
+    root = Path(runs_root) if runs_root else default_runs_root()
+    candidates.append(root / str(name_or_path))
+    for path in candidates:
+        if is_run(path):
+            return path.resolve()
+    looked = ', '.join(str(p) for p in candidates)
+    raise RunError(f'{name_or_path!r} is not a run: no {RUN_CONFIG_FILE} in {looked}. '
+                   f'A run is a folder made by `fig train` (see `ls {root}`).')
+
+
+def find_runs(path: Path) -> list[Path]:
+    """Every run at or below ``path`` (for collecting results over seeds)."""
+    path = Path(path)
+    if is_run(path):
+        return [path.resolve()]
+    return sorted(p.parent.resolve() for p in path.rglob(RUN_CONFIG_FILE))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, fsync, then rename over ``path``.
+
+    The previous file stays intact until the new one is complete; on any failure (a full disk, a crash)
+    the temporary file is removed and the error propagates.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    """``torch.save`` atomically; ``state`` must hold only tensors and plain containers."""
+    atomic_write_bytes(path, lambda handle: torch.save(state, handle))
+
+
+def load_checkpoint(path: Path, map_location: Any = 'cpu') -> dict:
+    """Load with ``weights_only=True``: a checkpoint holding arbitrary pickled objects is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f'No checkpoint at {path}.')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:      # UnpicklingError for foreign objects, RuntimeError for truncated zips
+        raise RunError(f'Cannot load checkpoint {path}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}. '
+                       f'Checkpoints here hold only tensors and plain values (weights_only loading); '
+                       f'a file with other pickled objects, or a truncated one, is refused.') from None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=2, sort_keys=False, default=_json_default).encode()
+    atomic_write_bytes(path, lambda handle: handle.write(text))
+
+
+def _json_default(value):
+    if hasattr(value, 'item'):
+        return value.item()
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    return str(value)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)

@@ -1,0 +1,58 @@
+"""``fig train <configs...>``: train a method on a dataset; ``fig train --load RUN --resume`` continues a run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .. import distributed, runs
+from ..config import build_from_signature
+from ..registry import register
+from ..trainer import Trainer, TrainSettings, seed_everything
+from .common import build_dataset, build_method, run_name_for, runs_root, save_run_config
+from .eval import evaluate_split
+
+
+@register.script('train')
+def train(cfg):
+    """Train a method on a dataset (a new run, or `--load RUN --resume` to continue one)."""
+    settings = build_from_signature(TrainSettings, cfg)
+    device = distributed.resolve_device(cfg.pull('device', 'auto', silent=True))
+    group = distributed.init_process_group(device)
+    try:
+        seed_everything(settings.seed)
+        dataset = build_dataset(cfg, 'train')
+        method = build_method(cfg, dataset)
+        resume = bool(cfg.pull('resume', False, silent=True))
+        load = cfg.pull('load', None, silent=True)
+        if resume and load is None:
+            from ..errors import ConfigError
+            raise ConfigError('--resume continues a run: give it with `--load RUN`.')
+        if resume:
+            run_dir = Path(load)
+        else:
+            run_dir = None
+            if group.is_main:
+                run_dir = runs.create_run_dir(runs_root(cfg), run_name_for(cfg))
+                save_run_config(cfg, run_dir)
+            run_dir = distributed.broadcast_object(run_dir, group)
+        trainer = Trainer(method, dataset, settings, run_dir, device, group)
+        if resume:
+            last = run_dir / runs.CHECKPOINT_DIR / runs.LAST_CHECKPOINT
+            if last.exists():
+                trainer.load_checkpoint(last)
+                tqdm.write(f'Resuming {run_dir.name} at step {trainer.step}')
+            else:
+                tqdm.write(f'{run_dir.name} has no checkpoint yet; starting it from step 0')
+        if group.is_main:
+            tqdm.write(f'Run: {run_dir}')
+        scalars = trainer.fit()
+        if scalars.get('interrupted'):
+            return scalars
+        if group.is_main and cfg.pull('include_eval', True, silent=True):
+            val = build_dataset(cfg, 'val')
+            evaluate_split(method, val, trainer.device, run_dir, 'eval', 'val', trainer.step,
+                           batch_size=settings.batch_size, max_batches=cfg.pull('eval_batches', 50, silent=True))
+        return scalars
+    finally:
+        distributed.shutdown(group)
