@@ -1,7 +1,7 @@
 """Command-line conveniences on top of omnifig's parser, as omnifig "behaviors".
 
 - ``--reg-wt 4`` is the same key as ``--reg_wt 4`` (YAML files use underscores);
-- ``fig list encoder`` lists one kind (``list`` takes a positional kind);
+- ``fig list encoder`` lists one kind and ``fig download-dataset 3dshapes`` names a dataset (a positional word);
 - ``--load RUN`` adds the run's saved ``config.yaml`` as the lowest-precedence config, so the named configs
   and the command-line flags still win; ``--load RUN1 RUN2 ...`` (or a folder of runs) gives the script a list;
 - unknown scripts and config names fail with the closest known names; our own errors print as one message;
@@ -18,7 +18,7 @@ import omnifig as fig
 from . import runs
 from .errors import FrameworkError
 
-_TAKES_POSITIONAL_KIND = {'list'}
+_POSITIONAL_ARGUMENT = {'list': 'kind', 'download-dataset': 'name'}   # `fig list encoder`
 
 
 class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
@@ -76,8 +76,8 @@ def rewrite_argv(project, argv: list[str]) -> list[str]:
             flags = rest[j:]
             break
         names.append(term)
-    if script in _TAKES_POSITIONAL_KIND and names:
-        return head + ['--kind', names[0]] + _normalise_keys(flags)
+    if script in _POSITIONAL_ARGUMENT and names:
+        return head + [f'--{_POSITIONAL_ARGUMENT[script]}', names[0]] + _normalise_keys(flags)
     from .config import check_config_name
     for name in names:
         check_config_name(project, name)

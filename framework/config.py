@@ -231,8 +231,9 @@ def _sync_entry(project, entry: registry.Entry) -> None:
 def attach(project) -> None:
     """Mirror the registry into ``project`` and add each plugin's config folder (called while booting)."""
     registry.on_register(lambda entry: _sync_entry(project, entry))
+    from plugins import selected
     for config_dir in sorted((ROOT / 'plugins').glob('*/config')):
-        if config_dir.is_dir():
+        if config_dir.is_dir() and selected(config_dir.parent.name):
             project.register_config_dir(config_dir, recursive=True)
 
 
