@@ -1,0 +1,31 @@
+"""``fig download-dataset --name NAME [--root DIR]``: fetch a dataset's published files into the data root.
+
+Names: dsprites, 3dshapes (or 3ds), mpi3d-toy / mpi3d-realistic / mpi3d-real (mpi3d = toy), smallnorb,
+cars3d, mnist; celeba explains its manual download. Files go to ``$STRUCTREP_DATA/<name>`` (default
+``local_data/<name>``; MPI3D to ``mpi3d``) unless ``--root`` names a folder. Files already present are kept.
+The name is a flag, not a positional word, because positional words on the command line are config names.
+"""
+from __future__ import annotations
+
+from ..data.download import ALIASES, SOURCES, download_dataset as fetch_dataset
+from ..data.paths import resolve_root
+from ..errors import ConfigError
+from ..registry import register
+
+
+@register.script('download-dataset')
+def download_dataset(cfg):
+    """Download a dataset's published files (`fig download-dataset --name 3dshapes`)."""
+    known = ', '.join(sorted(SOURCES))
+    name = cfg.pull('name', None, silent=True)
+    if not name:
+        raise ConfigError(f'Which dataset? `fig download-dataset --name NAME`; names: {known}.')
+    key = ALIASES.get(str(name), str(name))
+    if key not in SOURCES:
+        raise ConfigError(f'No published files are known for {name!r}; names: {known}.')
+    root = cfg.pull('root', None, silent=True)
+    directory = resolve_root(root, key) if root else None
+    paths = fetch_dataset(key, directory)
+    for path in paths:
+        print(path)
+    return [str(p) for p in paths]
