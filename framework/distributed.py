@@ -1,6 +1,7 @@
 """PyTorch DDP when launched by ``torchrun``; a single process otherwise. No home-made layer."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -68,3 +69,19 @@ def barrier(group: ProcessGroup) -> None:
 def shutdown(group: ProcessGroup) -> None:
     if group.is_distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def rank_seed(seed: int, rank: int, step: int = 0) -> int:
+    """A seed for one DDP rank (and, after a resume with another world size, one step), distinct per rank."""
+    digest = hashlib.sha256(f'{seed}/{rank}/{step}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'little') % 2 ** 63
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over a state dict's names, dtypes, shapes and raw bytes, in key order (compares ranks)."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().cpu().contiguous()
+        h.update(f'{key}|{tensor.dtype}|{tuple(tensor.shape)}|'.encode())
+        h.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

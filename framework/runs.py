@@ -107,6 +107,22 @@ def atomic_write_bytes(path: Path, write) -> None:
     _fsync_dir(path.parent)
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that a process killed mid-write (SIGKILL, power loss) left in ``folder``.
+
+    Only names made by :func:`atomic_write_bytes` (``.<name>.<random>.tmp``) are touched; call it when no
+    other process writes there (the trainer does so when it resumes a run).
+    """
+    removed = []
+    for tmp in Path(folder).glob('.*.tmp'):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def save_checkpoint(state: dict, path: Path) -> None:
     """``torch.save`` atomically; ``state`` must hold only tensors and plain containers."""
     atomic_write_bytes(path, lambda handle: torch.save(state, handle))

@@ -4,9 +4,17 @@ Seeding, Adam with an optional cosine or step schedule, gradient clipping, optio
 ``torch.compile``, DDP when launched by ``torchrun``, a tqdm bar, TensorBoard scalars and images, atomic
 checkpoints (``last.pt`` is replaced only once the new file is complete), bit-exact resume, a NaN/inf guard
 and a clean stop on SIGINT/SIGTERM (a checkpoint is written first).
+
+Random state under DDP: every rank is seeded with ``seed`` before the model is built (identical
+initialisation), then the trainer reseeds each rank from ``(seed, rank)`` so that ranks draw independent noise.
+A checkpoint holds every rank's random state (``rng_ranks``, gathered to rank 0) next to rank 0's (``rng``), so
+resuming with the same number of processes restores each rank's own state; resuming with another number of
+processes keeps the data order (index streams are defined on the global batch) and reseeds the random state
+from ``(seed, rank, step)``, which is reproducible but not bit-exact with the uninterrupted run.
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 import random
@@ -20,10 +28,10 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from . import runs
+from . import distributed, runs
 from .data.batches import BatchStream
-from .distributed import ProcessGroup
-from .errors import ConfigError, RunError, TrainingDiverged
+from .distributed import ProcessGroup, rank_seed, state_digest
+from .errors import ConfigError, DataError, RunError, TrainingDiverged
 from .logging import RunLogger, image_grids, save_png
 
 
@@ -44,12 +52,14 @@ class TrainSettings:
     seed: int = 0
     amp: bool = False                 # bf16 autocast where supported
     compile: bool = False             # torch.compile the method's training step
+    compile_backend: str = 'inductor'  # torch.compile backend ('aot_eager' compiles fast, for checking)
     log_every: int = 100
     viz_every: int = 1000
     ckpt_every: int = 10_000
     keep_checkpoints: int = 0         # periodic checkpoints to keep (0 keeps all)
     progress: bool = True
     hybrid: bool = False              # add hybrid samples to the image grids
+    find_unused_parameters: bool = False  # DDP: allow parameters that a step leaves without gradient
 
 
 def seed_everything(seed: int) -> None:
@@ -57,6 +67,42 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
+
+
+def check_observation_shapes(method: torch.nn.Module, dataset) -> None:
+    """The dataset's batches, its declared ``observation_shape`` and the shapes the method's encoder and decoder
+    were built for must agree; otherwise say which part disagrees and how to fix it."""
+    shape = tuple(int(n) for n in dataset.observation_shape)
+    name = getattr(dataset, 'name', type(dataset).__name__)
+    if len(dataset) > 0:
+        rng = _rng_state()                # a dataset may draw (e.g. sequence walks): leave the run's state as is
+        try:
+            x = dataset.batch(torch.arange(min(2, len(dataset))))['x']
+        finally:
+            _set_rng_state(rng)
+        got = tuple(x.shape[-len(shape):]) if shape else ()
+        if got != shape:
+            raise DataError(f'Dataset {name!r} declares observations of shape {shape}, but its batches hold '
+                            f'{tuple(x.shape[1:])}; the dataset is inconsistent (check its files or options).')
+    for attr, declared in (('encoder', 'in_shape'), ('decoder', 'out_shape')):
+        module = getattr(method, attr, None)
+        want = getattr(module, declared, None)
+        if want is None:
+            continue
+        want = tuple(int(n) for n in want)
+        if want == shape:
+            continue
+        arch = type(module).__name__
+        if len(want) == len(shape) == 3 and want[0] != shape[0]:
+            problem = (f'the {attr} ({arch}) was built for {want[0]}-channel images {want}, but dataset {name!r} '
+                       f'gives {shape[0]}-channel images {shape}')
+            fix = (f'Use a dataset with {want[0]} channel(s), or build the {attr} from the dataset '
+                   f'(`{declared}=observation_shape`, as the shipped methods do).')
+        else:
+            problem = f'the {attr} ({arch}) was built for {declared}={want}, but dataset {name!r} gives {shape}'
+            fix = (f'Choose an architecture and dataset that agree, or build the {attr} from the dataset '
+                   f'(`{declared}=observation_shape`).')
+        raise ConfigError(f'Shape mismatch: {problem}. {fix}')
 
 
 class Trainer:
@@ -76,11 +122,17 @@ class Trainer:
         self.model = method
         if group.is_distributed:
             from torch.nn.parallel import DistributedDataParallel
-            self.model = DistributedDataParallel(method, device_ids=[device.index] if device.type == 'cuda' else None)
+            self.model = DistributedDataParallel(method, device_ids=[device.index] if device.type == 'cuda' else None,
+                                                 find_unused_parameters=settings.find_unused_parameters)
+            seed_everything(rank_seed(settings.seed, group.rank))     # independent noise on each rank
         if settings.compile:
-            self.model = torch.compile(self.model)
+            self.model = torch.compile(self.model, backend=settings.compile_backend)
         self.amp_dtype = torch.bfloat16 if settings.amp else None
-        self._stop_signal = None
+        if settings.amp and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+            tqdm.write('note: --amp asks for bf16 autocast, which this GPU does not support; training in float32.')
+            self.amp_dtype = None
+        self._stop_signal = None          # set by the signal handler of this process
+        self._stop_requested = None       # agreed by all ranks at the last step
 
     # ------------------------------------------------------------------ checkpoints
     @property
@@ -88,36 +140,96 @@ class Trainer:
         return None if self.run_dir is None else self.run_dir / runs.CHECKPOINT_DIR
 
     def state_dict(self) -> dict:
-        return {'step': self.step, 'method': self.method.state_dict(), 'optimizer': self.optimizer.state_dict(),
-                'scheduler': self.scheduler.state_dict(), 'stream': self.stream.state_dict(),
-                'rng': _rng_state(), 'settings': asdict(self.settings)}
+        """Everything a bit-exact resume needs; under DDP a collective (every rank must call it)."""
+        method_state = self.method.state_dict()
+        state = {'step': self.step, 'method': method_state, 'optimizer': self.optimizer.state_dict(),
+                 'scheduler': self.scheduler.state_dict(), 'stream': self.stream.state_dict(),
+                 'rng': _rng_state(self.device), 'settings': asdict(self.settings), 'world_size': self.group.world_size}
+        if self.group.is_distributed:
+            mine = {'rng': state['rng'], 'digest': state_digest(method_state)}
+            gathered = [None] * self.group.world_size if self.group.is_main else None
+            dist.gather_object(mine, gathered, dst=0)
+            if self.group.is_main:
+                state['rng_ranks'] = [g['rng'] for g in gathered]
+                state['param_digests'] = [g['digest'] for g in gathered]
+                if len(set(state['param_digests'])) > 1:
+                    tqdm.write(f'warning: the {self.group.world_size} processes hold different parameters at step '
+                               f'{self.step} (digests {state["param_digests"]}); rank 0\'s are saved.')
+        return state
 
     def save_checkpoint(self, periodic: bool = True) -> Path | None:
-        """Write ``last.pt`` atomically (rank 0 only) and link it as ``ckpt-<step>.pt``."""
-        if not self.group.is_main or self.checkpoint_dir is None:
+        """Write ``last.pt`` atomically (rank 0 only) and link it as ``ckpt-<step>.pt``.
+
+        Every rank calls this (the state is gathered from all of them). A failed write (e.g. a full disk)
+        leaves the previous ``last.pt`` intact and no temporary file, and stops every rank with a message.
+        """
+        if self.checkpoint_dir is None:
             return None
+        state = self.state_dict()
         last = self.checkpoint_dir / runs.LAST_CHECKPOINT
-        runs.save_checkpoint(self.state_dict(), last)
-        if periodic:
-            numbered = self.checkpoint_dir / f'ckpt-{self.step}.pt'
-            if numbered.exists():
-                numbered.unlink()
+        failure = None
+        if self.group.is_main:
             try:
-                os.link(last, numbered)
-            except OSError:
-                runs.save_checkpoint(self.state_dict(), numbered)
-            self._prune_checkpoints()
-        return last
+                runs.save_checkpoint(state, last)
+                if periodic:
+                    self._link_numbered(last, state)
+            except OSError as exc:
+                failure = self._write_failure(last, exc)
+        failure = distributed.broadcast_object(failure, self.group)
+        if failure is not None:
+            raise RunError(failure)
+        return last if self.group.is_main else None
+
+    def _link_numbered(self, last: Path, state: dict) -> None:
+        numbered = self.checkpoint_dir / f'ckpt-{self.step}.pt'
+        if numbered.exists():
+            numbered.unlink()
+        try:
+            os.link(last, numbered)        # a second name for the same complete file
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise
+            runs.save_checkpoint(state, numbered)
+        self._prune_checkpoints()
+
+    def _write_failure(self, last: Path, exc: OSError) -> str:
+        reason = 'the disk is full' if exc.errno == errno.ENOSPC else f'{exc.__class__.__name__}: {exc}'
+        kept = ''
+        if last.exists():
+            try:
+                kept_step = int(runs.load_checkpoint(last)['step'])
+                kept = f' The previous checkpoint {last} (step {kept_step}) is intact.'
+            except Exception:       # noqa: BLE001 - the message is what matters here
+                kept = f' The previous checkpoint is {last}.'
+        return (f'Could not write the checkpoint at step {self.step} because {reason}.{kept} Free some space '
+                f'(or lower --keep_checkpoints), then continue with `fig train --load {self.run_dir} --resume`.')
 
     def load_checkpoint(self, path: Path) -> None:
+        """Restore everything ``state_dict`` saved; leftovers of a write cut short by a kill are removed."""
+        if self.group.is_main:
+            runs.remove_stale_temporaries(Path(path).parent)
         state = runs.load_checkpoint(path, map_location=self.device)
+        missing = [k for k in ('step', 'method', 'optimizer', 'scheduler', 'stream', 'rng') if k not in state]
+        if missing:
+            raise RunError(f'{path} is not a training checkpoint of this framework (no {", ".join(missing)}); '
+                           f'resume from a run\'s checkpoints/last.pt.')
         check_state_matches(self.method, state['method'], path)
         self.method.load_state_dict(state['method'])
         self.optimizer.load_state_dict(state['optimizer'])
         self.scheduler.load_state_dict(state['scheduler'])
         self.stream.load_state_dict(state['stream'])
-        _set_rng_state(state['rng'])
         self.step = int(state['step'])
+        ranks = state.get('rng_ranks')
+        if not self.group.is_distributed and int(state.get('world_size', 1)) == 1:
+            _set_rng_state(state['rng'], self.device)
+        elif ranks is not None and len(ranks) == self.group.world_size:
+            _set_rng_state(ranks[self.group.rank], self.device)
+        else:
+            seed_everything(rank_seed(self.settings.seed, self.group.rank, self.step))
+            if self.group.is_main:
+                tqdm.write(f'note: {path} was written by {state.get("world_size", 1)} process(es) and this run has '
+                           f'{self.group.world_size}; data order continues exactly, random state is reseeded '
+                           f'from (seed, rank, step).')
 
     def _prune_checkpoints(self) -> None:
         keep = self.settings.keep_checkpoints
@@ -158,11 +270,13 @@ class Trainer:
                     logger.images(self.grids(), self.step)
                 if s.ckpt_every > 0 and self.step % s.ckpt_every == 0 and self.step < s.steps:
                     self.save_checkpoint()
-                if self._stop_signal is not None:
+                stop = self._stop_requested if self.group.is_distributed else self._stop_signal
+                if stop is not None:
                     self.save_checkpoint(periodic=False)
                     bar.close()
-                    tqdm.write(f'Stopped by {self._stop_signal} at step {self.step}; checkpoint written. '
-                               f'Resume with: fig train --load {self.run_dir} --resume')
+                    if main:
+                        tqdm.write(f'Stopped by {stop} at step {self.step}; checkpoint written. '
+                                   f'Resume with: fig train --load {self.run_dir} --resume')
                     return {**last_scalars, 'interrupted': 1.0}
             self.save_checkpoint()
             if main and self.run_dir is not None:
@@ -196,14 +310,21 @@ class Trainer:
         return image_grids(self.method, self.dataset, self.device, hybrid=self.settings.hybrid)
 
     def _check_finite(self, loss: torch.Tensor, out: dict) -> None:
-        finite = torch.isfinite(loss.detach()).float()
+        """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal."""
+        finite = torch.isfinite(loss.detach()).float().reshape(1)
         if self.group.is_distributed:
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+            not_stopping = torch.ones_like(finite) * (0.0 if self._stop_signal is not None else 1.0)
+            flags = torch.cat([finite, not_stopping])
+            dist.all_reduce(flags, op=dist.ReduceOp.MIN)
+            finite = flags[:1]
+            if flags[1].item() < 1 and self._stop_requested is None:
+                self._stop_requested = self._stop_signal or 'a signal to another process'
         if finite.item() < 1:
             terms = ', '.join(f'{k}={float(v.detach()):.4g}' for k, v in out.items()
                               if torch.is_tensor(v) and v.numel() == 1)
             last = self.checkpoint_dir / runs.LAST_CHECKPOINT if self.checkpoint_dir else None
-            kept = f' The last good checkpoint is kept at {last}.' if last is not None and last.exists() else ''
+            kept = (f' The last good checkpoint is kept at {last}.' if last is not None and last.exists()
+                    else ' No checkpoint had been written yet.' if last is not None else '')
             raise TrainingDiverged(
                 f'The loss became non-finite at step {self.step + 1} ({terms}).{kept} Try a lower --lr, '
                 f'gradient clipping (--grad_clip 1.0), or turning off --amp.')
@@ -274,22 +395,26 @@ class _Step:
         return self.gamma ** (step // self.size)
 
 
-def _rng_state() -> dict:
+def _rng_state(device: torch.device | None = None) -> dict:
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     version, mt, gauss = random.getstate()
     state = {'torch': torch.get_rng_state(), 'python': [version, list(mt), gauss],
              'numpy': {'keys': torch.from_numpy(keys.astype(np.int64)), 'pos': int(pos),
                        'has_gauss': int(has_gauss), 'cached': float(cached)}}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state['cuda'] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == 'cuda':
+        state['cuda'] = torch.cuda.get_rng_state(device)     # this rank's GPU only: never touch the others
     return state
 
 
-def _set_rng_state(state: dict) -> None:
+def _set_rng_state(state: dict, device: torch.device | None = None) -> None:
     torch.set_rng_state(state['torch'].cpu())
     version, mt, gauss = state['python']
     random.setstate((version, tuple(mt), gauss))
     n = state['numpy']
-    np.random.set_state(('MT19937', n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['cached']))
-    if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
+    np.random.set_state(('MT19937', n['keys'].cpu().numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['cached']))
+    if device is not None and device.type == 'cuda' and 'cuda' in state:
+        cuda = state['cuda']
+        if isinstance(cuda, (list, tuple)):                  # written by an older version: one per GPU
+            cuda = cuda[device.index or 0] if len(cuda) > (device.index or 0) else None
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda.cpu(), device)

@@ -1,4 +1,9 @@
-"""``fig train <configs...>``: train a method on a dataset; ``fig train --load RUN --resume`` continues a run."""
+"""``fig train <configs...>``: train a method on a dataset; ``fig train --load RUN --resume`` continues a run.
+
+The same command runs on one device, or under ``torchrun --nproc_per_node N`` with DistributedDataParallel
+(gloo on CPU, NCCL on GPUs): every rank builds the same model and its own slice of each batch, and only rank 0
+makes the run directory and writes checkpoints, events, images and results.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +12,9 @@ from tqdm import tqdm
 
 from .. import distributed, runs
 from ..config import build_from_signature
+from ..errors import ConfigError
 from ..registry import register
-from ..trainer import Trainer, TrainSettings, seed_everything
+from ..trainer import Trainer, TrainSettings, check_observation_shapes, seed_everything
 from .common import build_dataset, build_method, run_name_for, runs_root, save_run_config
 from .eval import evaluate_split
 
@@ -17,17 +23,21 @@ from .eval import evaluate_split
 def train(cfg):
     """Train a method on a dataset (a new run, or `--load RUN --resume` to continue one)."""
     settings = build_from_signature(TrainSettings, cfg)
+    resume = bool(cfg.pull('resume', False, silent=True))
+    load = cfg.pull('load', None, silent=True)
+    if resume and load is None:
+        raise ConfigError('--resume continues a run: give it with `--load RUN`.')
+    if resume and not isinstance(load, (str, Path)):
+        raise ConfigError('--resume continues one run: give a single `--load RUN`.')
     device = distributed.resolve_device(cfg.pull('device', 'auto', silent=True))
     group = distributed.init_process_group(device)
     try:
         seed_everything(settings.seed)
         dataset = build_dataset(cfg, 'train')
         method = build_method(cfg, dataset)
-        resume = bool(cfg.pull('resume', False, silent=True))
-        load = cfg.pull('load', None, silent=True)
-        if resume and load is None:
-            from ..errors import ConfigError
-            raise ConfigError('--resume continues a run: give it with `--load RUN`.')
+        check_observation_shapes(method, dataset)
+        # everything that can fail on a bad input is built before a run directory exists
+        trainer = Trainer(method, dataset, settings, None, device, group)
         if resume:
             run_dir = Path(load)
         else:
@@ -36,13 +46,14 @@ def train(cfg):
                 run_dir = runs.create_run_dir(runs_root(cfg), run_name_for(cfg))
                 save_run_config(cfg, run_dir)
             run_dir = distributed.broadcast_object(run_dir, group)
-        trainer = Trainer(method, dataset, settings, run_dir, device, group)
+        trainer.run_dir = run_dir
         if resume:
             last = run_dir / runs.CHECKPOINT_DIR / runs.LAST_CHECKPOINT
             if last.exists():
                 trainer.load_checkpoint(last)
-                tqdm.write(f'Resuming {run_dir.name} at step {trainer.step}')
-            else:
+                if group.is_main:
+                    tqdm.write(f'Resuming {run_dir.name} at step {trainer.step}')
+            elif group.is_main:
                 tqdm.write(f'{run_dir.name} has no checkpoint yet; starting it from step 0')
         if group.is_main:
             tqdm.write(f'Run: {run_dir}')
