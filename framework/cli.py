@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -146,6 +147,7 @@ def _check_script(project, script: str) -> None:
 
 def fail(exc: BaseException) -> None:
     """Print a user-fixable error as one message and exit with status 2 (no traceback)."""
+    logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # omnifig would log the same failure again
     print(f'error: {exc}', file=sys.stderr)
     sys.exit(2)
 

@@ -178,7 +178,8 @@ def coerce(value, param: inspect.Parameter, config=None):
         if want is str and not isinstance(value, str):
             raise TypeError
     except (TypeError, ValueError):
-        raise ConfigError(f'config key {param.name!r} of {_where(config)} expects a {want.__name__} '
+        article = 'an' if want.__name__[0] in 'aeiou' else 'a'
+        raise ConfigError(f'config key {param.name!r} of {_where(config)} expects {article} {want.__name__} '
                           f'(default {default!r}), got {value!r}.') from None
     return value
 

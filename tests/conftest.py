@@ -32,6 +32,16 @@ def only_run(runs_root: Path) -> Path:
     return found[0]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """In-process training in tests uses one thread: on a shared 2-core machine more threads only contend."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def runs_root(tmp_path):
     return tmp_path / 'runs'
