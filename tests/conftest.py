@@ -26,6 +26,21 @@ def run_cli(*args: str, runs_root: Path | None = None, cwd: Path = REPO, timeout
     return result
 
 
+def run_in_process(*args: str) -> tuple[int, str]:
+    """``python main.py ARGS`` in this process (no process start): (exit status, stdout + stderr)."""
+    import contextlib
+    import io
+    from framework.config import project
+    captured = io.StringIO()
+    code = 0
+    with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+        try:
+            project().main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+    return code, captured.getvalue()
+
+
 def only_run(runs_root: Path) -> Path:
     found = [p for p in Path(runs_root).iterdir() if p.is_dir()]
     assert len(found) == 1, found

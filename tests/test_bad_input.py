@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import run_in_process as in_process
 from framework.errors import ConfigError, DataError, TrainingDiverged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,19 +37,6 @@ def no_temporaries(root: Path) -> None:
     assert not [p for p in root.rglob('*') if p.name.endswith('.tmp')]
 
 
-def in_process(*args: str) -> tuple[int, str]:
-    """The same entry point as ``python main.py``, without paying a process start (stderr is captured)."""
-    import contextlib
-    import io
-    from framework.config import project
-    err, out = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        try:
-            project().main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue() + err.getvalue()
 
 
 @pytest.fixture(scope='module')

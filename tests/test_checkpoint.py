@@ -21,13 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL_SAVE = torch.save
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def full_disk_after(nbytes: int):
     """A torch.save that writes ``nbytes`` of the real file and then fails as a full disk does."""

@@ -24,14 +24,6 @@ TINY = ['--dataset.num_samples', '1000', '--batch_size', '32', '--progress', 'fa
 N = 80           # steps between the checkpoint we kill after and the end: long enough to land the kill inside
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Two shared cores: more than one intra-op thread per process only adds contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def fig_popen(*args, runs_root: Path) -> subprocess.Popen:
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}

@@ -6,40 +6,18 @@ run the inductor backend.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import run_in_process as fig
 from framework import registry, runs
 
 FRAMEWORK_METHODS = ('ae', 'vae', 'wae')
 TINY = ['--dataset.num_samples', '200', '--batch_size', '8', '--progress', 'false', '--eval_batches', '1',
         '--steps', '2', '--ckpt_every', '0', '--encoder.hidden', '[16]', '--decoder.hidden', '[16]']
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def fig(*args: str) -> tuple[int, str]:
-    """``python main.py ...`` in-process (the same entry point; exit status from SystemExit)."""
-    from framework.config import project
-    err = io.StringIO()
-    code = 0
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(err):
-        try:
-            project().main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return code, err.getvalue()
 
 
 def last_checkpoint(root: Path) -> dict:

@@ -1,0 +1,99 @@
+"""``fig eval-metrics`` end to end: train a tiny run, score it with a suite, check the JSON, TensorBoard and CSV."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fig(*args, timeout=300):
+    result = subprocess.run([sys.executable, 'main.py', *map(str, args)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout)
+    return result
+
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp('runs')
+    result = fig('train', 'hybrid', 'a/mlp', 'm/vae', 'd/vec', '--steps', 20, '--runs_root', root,
+                 '--dataset.num_samples', 2000, '--include_eval', 'false')
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = [p for p in root.iterdir() if (p / 'config.yaml').is_file()]
+    return root, run
+
+
+def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
+    root, run = trained_run
+    result = fig('eval-metrics', 'eval/fast', '--load', run.name, '--runs_root', root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((run / 'results' / 'metrics.json').read_text())
+    assert report['run'] == run.name and report['seed'] == 0 and report['dataset'] == 'vec'
+    metrics = report['metrics']
+    assert set(metrics) == {'mig', 'dci', 'sap', 'modularity-explicitness', 'irs', 'beta-vae', 'factor-vae'}
+    # vec's factors are continuous: the metrics that need classes are skipped, with the reason recorded
+    for name in ('mig', 'dci', 'sap', 'modularity-explicitness'):
+        assert metrics[name]['skipped'] and 'continuous' in report['skipped'][name]
+    for name in ('irs', 'beta-vae', 'factor-vae'):
+        assert metrics[name]['seconds'] >= 0 and metrics[name]['seed'] == 0
+        assert all(isinstance(v, (int, float)) for v in metrics[name]['values'].values())
+    assert metrics['irs']['params']['num_train'] == 1000 and metrics['beta-vae']['params']['batch_size'] == 16
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(run)).Reload()
+    assert 'metrics/irs/irs' in events.Tags()['scalars']
+
+
+def test_eval_metrics_over_runs_of_one_configuration_writes_a_csv_table(trained_run, tmp_path):
+    root, run = trained_run
+    twin = root / f'{run.name}-2'                 # a second run of the same configuration (same weights here)
+    shutil.copytree(run, twin)
+    suite = tmp_path / 'tiny.yaml'
+    suite.write_text('metrics_seed: 1\nmetrics:\n  irs: {num_train: 500}\n'
+                     '  sap: {num_train: 500, num_test: 200, continuous_factors: true}\n')
+    out = tmp_path / 'table.csv'
+    result = fig('eval-metrics', suite, '--load', run, twin, '--runs_root', root, '--ident', 'tiny', '--out', out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = (json.loads((r / 'results' / 'tiny.json').read_text()) for r in (run, twin))
+    assert first['seed'] == 1 and first['metrics']['irs']['values'] == second['metrics']['irs']['values']
+    rows = list(csv.DictReader(out.open()))
+    configuration = run.name.rsplit('_', 1)[0]
+    assert [row['configuration'] for row in rows] == [configuration]
+    assert rows[0]['num_runs'] == '2' and float(rows[0]['irs/irs_std']) == 0.0
+    assert float(rows[0]['sap/sap_mean']) == pytest.approx(first['metrics']['sap']['values']['sap'], abs=1e-5)
+
+
+def test_configuration_names_drop_the_stamp_and_suffix():
+    from framework.scripts.eval_metrics import configuration_of
+    assert configuration_of('vec_vae_e-mlp_d-mlp_251125-141501') == 'vec_vae_e-mlp_d-mlp'
+    assert configuration_of('vec_vae_e-mlp_d-mlp_251125-141501-3') == 'vec_vae_e-mlp_d-mlp'
+    assert configuration_of('dsprites_beta-vae4') == 'dsprites_beta-vae4'
+
+
+def test_a_dataset_without_factors_is_refused_with_the_metrics_named(monkeypatch, tmp_path):
+    import torch
+    from framework.data.base import InMemoryDataset
+    from framework.errors import DataError
+    from framework.scripts import eval_metrics
+    from framework.scripts.common import LoadedRun
+
+    class Faces(InMemoryDataset):
+        name = 'celeba'
+        has_factors = False
+        factor_names = ()
+        factor_sizes = None
+
+    class Config(dict):
+        def pull(self, key, default=None, silent=False):
+            return self.get(key, default)
+
+    run = LoadedRun(tmp_path, torch.nn.Identity(), Faces(torch.zeros(4, 3)), torch.device('cpu'), 0)
+    monkeypatch.setattr(eval_metrics, 'load_run', lambda cfg, split: run)
+    cfg = Config(load=str(tmp_path), metrics={'mig': {}, 'dci': {}})
+    with pytest.raises(DataError, match='celeba has no ground-truth factors.*mig, dci'):
+        eval_metrics.score_run(cfg)
