@@ -15,8 +15,7 @@ class Autoencoder(AutoencoderMethod):
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
                  reg_wt: float = 0.0, criterion: str = 'auto'):
         super().__init__(observation_shape, latent_dim, criterion)
-        self.encoder = encoder(in_shape=self.observation_shape, out_dim=self.latent_dim)
-        self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
+        self.build_autoencoder(encoder, decoder)
         self.reg_wt = reg_wt
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:

@@ -47,6 +47,11 @@ class AutoencoderMethod(Method):
             raise ConfigError(f"criterion must be 'bce', 'mse' or 'auto', got {criterion!r}")
         self.criterion = criterion
 
+    def build_autoencoder(self, encoder, decoder, outputs_per_latent: int = 1) -> None:
+        """Encoder from observations to ``outputs_per_latent`` numbers per latent; decoder back."""
+        self.encoder = encoder(in_shape=self.observation_shape, out_dim=outputs_per_latent * self.latent_dim)
+        self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
+
     def reconstruction_loss(self, reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``, §2)."""
         if self.criterion == 'bce':
@@ -60,3 +65,11 @@ class AutoencoderMethod(Method):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.represent(x))
+
+
+class GaussianPrior:
+    """Mixin for methods whose prior is N(0, I) over ``latent_dim`` codes: ``sample`` decodes prior draws."""
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = next(self.parameters()).device
+        return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(device))

@@ -6,7 +6,7 @@ import torch
 from ..config import Builder
 from ..errors import ConfigError
 from ..registry import register
-from .base import AutoencoderMethod
+from .base import AutoencoderMethod, GaussianPrior
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -21,7 +21,7 @@ def sae_code_kl(mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
 
 
 @register.method('vae')
-class VAE(AutoencoderMethod):
+class VAE(GaussianPrior, AutoencoderMethod):
     """Gaussian VAE: reconstruction + reg_wt * KL; reg_wt > 1 is the β-VAE."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
@@ -29,8 +29,7 @@ class VAE(AutoencoderMethod):
         super().__init__(observation_shape, latent_dim, criterion)
         if kl_form not in ('standard', 'sae-code'):
             raise ConfigError(f"kl_form must be 'standard' or 'sae-code', got {kl_form!r}")
-        self.encoder = encoder(in_shape=self.observation_shape, out_dim=2 * self.latent_dim)
-        self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
+        self.build_autoencoder(encoder, decoder, outputs_per_latent=2)
         self.reg_wt, self.kl_form = reg_wt, kl_form
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,8 +48,3 @@ class VAE(AutoencoderMethod):
         rec_loss = self.reconstruction_loss(self.decoder(z), x)
         kl = (gaussian_kl(mean, log_scale) if self.kl_form == 'standard' else sae_code_kl(mean, log_scale)).mean()
         return {'loss': rec_loss + self.reg_wt * kl, 'rec_loss': rec_loss, 'kl': kl}
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        return self.decode(z)

@@ -5,7 +5,7 @@ import torch
 
 from ..config import Builder
 from ..registry import register
-from .base import AutoencoderMethod
+from .base import AutoencoderMethod, GaussianPrior
 
 
 def imq_kernel(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
@@ -24,7 +24,7 @@ def mmd_imq(prior: torch.Tensor, codes: torch.Tensor, scale: float) -> torch.Ten
 
 
 @register.method('wae')
-class WAE(AutoencoderMethod):
+class WAE(GaussianPrior, AutoencoderMethod):
     """WAE-MMD: reconstruction + reg_wt * MMD(prior samples, codes), IMQ kernel with C = latent_dim.
 
     ``batch_scaled_mmd`` divides the MMD by the batch size once more, as the SAE paper's code does
@@ -35,8 +35,7 @@ class WAE(AutoencoderMethod):
                  reg_wt: float = 10.0, criterion: str = 'auto', kernel_scale: float | None = None,
                  batch_scaled_mmd: bool = True):
         super().__init__(observation_shape, latent_dim, criterion)
-        self.encoder = encoder(in_shape=self.observation_shape, out_dim=self.latent_dim)
-        self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
+        self.build_autoencoder(encoder, decoder)
         self.reg_wt = reg_wt
         self.kernel_scale = float(kernel_scale) if kernel_scale else float(self.latent_dim)
         self.batch_scaled_mmd = batch_scaled_mmd
@@ -52,7 +51,3 @@ class WAE(AutoencoderMethod):
         if self.batch_scaled_mmd:
             mmd = mmd / x.shape[0]
         return {'loss': rec_loss + self.reg_wt * mmd, 'rec_loss': rec_loss, 'mmd': mmd}
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        device = next(self.parameters()).device
-        return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(device))
