@@ -6,7 +6,7 @@ import yaml
 
 from conftest import REPO, only_run, run_cli
 
-RUN_NAME = re.compile(r'^vec_vae_e-mlp_d-mlp_\d{6}-\d{6}$')
+RUN_NAME = re.compile(r'^vec_vae1_e-mlp_d-mlp_\d{6}-\d{6}$')
 
 
 def test_fig_train_demo_writes_a_complete_run(runs_root):
@@ -37,7 +37,9 @@ def test_main_py_works_from_any_directory_and_evaluates(runs_root, tmp_path):
 def test_composed_flags_and_combined_architecture_files(runs_root):
     run_cli('train', 'hybrid', 'a/conv12', 'm/ae', 'd/vec', '--steps', '3', '--dataset.num-samples', '600',
             '--batch-size', '16', runs_root=runs_root)
-    config = yaml.safe_load((only_run(runs_root) / 'config.yaml').read_text())
+    run = only_run(runs_root)
+    assert run.name.startswith('vec_ae_e-conv12_d-conv12_')
+    config = yaml.safe_load((run / 'config.yaml').read_text())
     assert config['encoder']['_type'] == 'encoder/conv12' and config['decoder']['_type'] == 'decoder/conv12'
     assert config['batch_size'] == 16 and config['dataset']['num_samples'] == 600
     assert config['encoder']['hidden'] == [64] and config['act'] == 'mish'

@@ -62,13 +62,14 @@ def build_method(cfg, dataset: GroundTruthDataset):
     return cfg.pull('method')
 
 
-def run_name_for(cfg) -> str:
+def run_name_for(cfg, method=None) -> str:
+    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12`` (sae.md §5.3)."""
     dataset = cfg.pull('dataset_tag', None, silent=True) or component_name(cfg, 'dataset') or 'data'
-    method = cfg.pull('method_tag', None, silent=True) or component_name(cfg, 'method')
-    reg_wt = cfg.pull('method.reg_wt', None, silent=True)
-    if reg_wt not in (None, 0, 0.0):
-        method += f'{reg_wt:g}'.replace('.', 'p')
-    return runs.run_name(dataset, method, component_name(cfg, 'encoder'), component_name(cfg, 'decoder'))
+    name = cfg.pull('method_tag', None, silent=True) or component_name(cfg, 'method')
+    reg_wt = getattr(method, 'reg_wt', None)
+    if isinstance(reg_wt, (int, float)) and reg_wt > 0:
+        name += f'{reg_wt:g}'.replace('.', 'p')
+    return runs.run_name(dataset, name, component_name(cfg, 'encoder'), component_name(cfg, 'decoder'))
 
 
 def runs_root(cfg) -> Path:

@@ -43,7 +43,7 @@ def train(cfg):
         else:
             run_dir = None
             if group.is_main:
-                run_dir = runs.create_run_dir(runs_root(cfg), run_name_for(cfg))
+                run_dir = runs.create_run_dir(runs_root(cfg), run_name_for(cfg, method))
                 save_run_config(cfg, run_dir)
             run_dir = distributed.broadcast_object(run_dir, group)
         trainer.run_dir = run_dir
