@@ -182,5 +182,5 @@ def split_dataset(dataset: GroundTruthDataset, split: str, val: float = 0.1, tes
     parts = {'test': order[:n_test], 'val': order[n_test:n_test + n_val], 'train': order[n_test + n_val:]}
     if len(parts[split]) == 0:
         raise DataError(f'{dataset.name}: the {split!r} split is empty (val={val}, test={test}, size {n}); '
-                        f'set `--dataset.val` / `--dataset.test` above 0 or evaluate another split.')
+                        f'set `--split.val` / `--split.test` above 0 or evaluate another split.')
     return Subset(dataset, parts[split], split)
