@@ -1,0 +1,7 @@
+"""MSP / SBD (Miyato, Koyama, Fukumizu, NeurIPS 2022): meta-sequential prediction of linear latent transitions.
+
+Registers the methods ``msp``, ``msp-fixed-blocks``, ``msp-rec``, ``neural-m``, ``neural-transition`` and
+``msp-2nd-order``, the ``msp-resnet`` encoder/decoder, the offline ``msp-toy-shifts`` sequences and the
+scripts ``eval-msp``, ``sbd`` and ``gen``.
+"""
+from . import linalg, modules, walks, method, scripts  # noqa: F401
