@@ -1,0 +1,48 @@
+"""The README commands, run as subprocesses at test size: train on Sector2D and on sprites, then gdrae-eval."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+SMALL_SECTOR = ['--dataset.num_samples', '512', '--batch_size', '16', '--jacob_batch', '8', '--decoder.width', '32',
+                '--decoder.coupling_hidden', '32', '--encoder.hidden', '[32, 32]', '--sv_hidden', '32']
+
+
+def fig(*args, timeout=300):
+    env = dict(os.environ, OMP_NUM_THREADS='1')   # one thread: far faster than two on a shared, loaded CPU
+    done = subprocess.run([sys.executable, 'main.py', *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def only_run(root: Path) -> Path:
+    runs = [p for p in root.iterdir() if (p / 'config.yaml').exists()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_sector2d_train_and_gdrae_eval(tmp_path):
+    fig('train', 'hybrid', 'm/gdrae', 'd/sector2d', '--steps', '5', '--runs_root', str(tmp_path),
+        '--progress', 'false', '--eval_batches', '2', *SMALL_SECTOR)
+    run = only_run(tmp_path)
+    assert (run / 'checkpoints' / 'last.pt').exists()
+    saved = (run / 'config.yaml').read_text()
+    assert 'decoder/gdrae-flow' in saved and 'encoder/mlp' in saved and 'lambda_recon: 1000.0' in saved
+    fig('gdrae-eval', '--load', str(run), '--num_points', '400', '--jacob_points', '8')
+    result = json.loads((run / 'results' / 'gdrae.json').read_text())
+    for key in ('angle_best_abs_corr', 'radius_best_abs_corr', 'jacob_ortho', 'sv_match_err', 'power_iteration_err',
+                'abs_corr', 'predicted_sv'):
+        assert key in result
+    assert 0 <= result['angle_best_abs_corr'] <= 1 and len(result['abs_corr']) == 2
+    assert result['power_iteration_err'] < 1e-2
+    assert abs(result['predicted_sv'][0] * result['predicted_sv'][1] - 1) < 0.5   # Π s = 1 per point
+    assert (run / 'images' / 'gdrae_chart.png').stat().st_size > 0
+    assert (run / 'images' / 'gdrae_singular_values.png').stat().st_size > 0
+    fig('gdrae-eval', '--load', str(run), '--checkpoint', 'ckpt-5.pt', '--ident', 'gdrae_step5', '--num_points', '200',
+        '--jacob_points', '4')
+    assert json.loads((run / 'results' / 'gdrae_step5.json').read_text())['step'] == 5
+    fig('train', '--load', str(run), '--resume', '--steps', '7', '--progress', 'false', '--include_eval', 'false')
+    assert (run / 'checkpoints' / 'ckpt-7.pt').exists()
