@@ -4,35 +4,31 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import only_run, run_cli, run_in_process
 
 
-def fig(*args, timeout=300):
-    result = subprocess.run([sys.executable, 'main.py', *map(str, args)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=timeout)
-    return result
+def fig(*args):
+    """The command line in this process (no interpreter start); asserts it succeeded."""
+    code, text = run_in_process(*map(str, args))
+    assert code in (0, None), text[-3000:]
+    return text
 
 
 @pytest.fixture(scope='module')
 def trained_run(tmp_path_factory):
     root = tmp_path_factory.mktemp('runs')
-    result = fig('train', 'hybrid', 'a/mlp', 'm/vae', 'd/vec', '--steps', 20, '--runs_root', root,
-                 '--dataset.num_samples', 2000, '--include_eval', 'false')
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run,) = [p for p in root.iterdir() if (p / 'config.yaml').is_file()]
-    return root, run
+    fig('train', 'hybrid', 'a/mlp', 'm/vae', 'd/vec', '--steps', 20, '--dataset.num_samples', 2000,
+        '--encoder.hidden', '[32]', '--decoder.hidden', '[32]', '--include_eval', 'false', '--progress', 'false',
+        '--runs_root', root)
+    return root, only_run(root)
 
 
 def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
     root, run = trained_run
-    result = fig('eval-metrics', 'eval/fast', '--load', run.name, '--runs_root', root)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_cli('eval-metrics', 'eval/fast', '--load', run.name, runs_root=root)      # the real `python main.py`
     report = json.loads((run / 'results' / 'metrics.json').read_text())
     assert report['run'] == run.name and report['seed'] == 0 and report['dataset'] == 'vec'
     metrics = report['metrics']
@@ -57,8 +53,7 @@ def test_eval_metrics_over_runs_of_one_configuration_writes_a_csv_table(trained_
     suite.write_text('metrics_seed: 1\nmetrics:\n  irs: {num_train: 500}\n'
                      '  sap: {num_train: 500, num_test: 200, continuous_factors: true}\n')
     out = tmp_path / 'table.csv'
-    result = fig('eval-metrics', suite, '--load', run, twin, '--runs_root', root, '--ident', 'tiny', '--out', out)
-    assert result.returncode == 0, result.stderr[-3000:]
+    fig('eval-metrics', suite, '--load', run, twin, '--runs_root', root, '--ident', 'tiny', '--out', out)
     first, second = (json.loads((r / 'results' / 'tiny.json').read_text()) for r in (run, twin))
     assert first['seed'] == 1 and first['metrics']['irs']['values'] == second['metrics']['irs']['values']
     rows = list(csv.DictReader(out.open()))

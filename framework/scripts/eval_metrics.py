@@ -71,7 +71,7 @@ def score_run(cfg) -> dict:
     results = run_suite(suite, dataset, run.method.represent, seed=seed, device=run.device, progress=True)
     report = {
         'ident': ident, 'run': run.run_dir.name, 'step': run.step, 'dataset': dataset.name, 'suite': source,
-        'seed': seed, 'seconds': round(time.perf_counter() - start, 3), 'metrics': results,
+        'parity': cfg.pull('parity', None, silent=True), 'seed': seed, 'seconds': round(time.perf_counter() - start, 3), 'metrics': results,
         'skipped': {name: r['reason'] for name, r in results.items() if r.get('skipped')},
     }
     path = run.run_dir / 'results' / f'{ident}.json'

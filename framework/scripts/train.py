@@ -64,6 +64,7 @@ def train(cfg):
             val = build_dataset(cfg, 'val')
             evaluate_split(method, val, trainer.device, run_dir, 'eval', 'val', trainer.step,
                            batch_size=settings.batch_size, max_batches=cfg.pull('eval_batches', 50, silent=True))
+        distributed.barrier(group)      # the other ranks wait for rank 0's evaluation before the group closes
         return scalars
     finally:
         distributed.shutdown(group)

@@ -1,0 +1,189 @@
+"""What the protocol forms share: what a metric needs from a dataset, drawing and encoding points, parallel fits.
+
+Protocol forms (``evaluate_*``) take ``(dataset, represent, generator, **protocol)``; ``protocol`` marks them
+with what they need from a dataset, so that a suite can skip a metric with a reason instead of failing. Points
+are drawn with the metric's torch generator and encoded in batches under ``no_grad`` on the model's device.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+# the array helpers, re-exported: protocol forms (the plugins' too) find everything they share here
+from .information import (check_arrays, discrete_entropy, discretize, informative_factors,  # noqa: F401
+                          mutual_information_matrix, normalized_entropy, top_two_gaps)
+
+
+# --------------------------------------------------------------------------- protocol forms
+
+def protocol(needs: str | Callable[[Any, dict], str | None] = 'discrete_factors') -> Callable:
+    """Mark a protocol form with what it needs from a dataset: ``'factors'`` (any ground-truth factors) or
+    ``'discrete_factors'`` (class-valued factors only), or a function ``(dataset, params) -> reason | None``."""
+    def decorate(fn):
+        fn.requires = needs if callable(needs) else _REQUIREMENTS[needs]
+        return fn
+    return decorate
+
+
+def needs_factors(dataset, params: dict) -> str | None:
+    """Why ``dataset`` cannot be scored by a metric that needs ground-truth factors (None if it can)."""
+    if not getattr(dataset, 'has_factors', True) or not getattr(dataset, 'factor_names', ()):
+        return f'{getattr(dataset, "name", "the dataset")} has no ground-truth factors'
+    return None
+
+
+def needs_discrete_factors(dataset, params: dict) -> str | None:
+    """Why ``dataset`` cannot be scored by a metric that needs discrete (class-valued) factors."""
+    reason = needs_factors(dataset, params)
+    if reason:
+        return reason
+    sizes = dataset.factor_sizes or ()
+    continuous = [name for name, size in zip(dataset.factor_names, sizes) if size is None]
+    if continuous or not sizes:
+        return (f'{dataset.name} has continuous factors ({", ".join(continuous) or "no factor sizes"}); this metric '
+                f'needs discrete factor classes')
+    return None
+
+
+_REQUIREMENTS = {'factors': needs_factors, 'discrete_factors': needs_discrete_factors}
+
+
+def varying_factors(dataset) -> list[int]:
+    """Indices of the factors that vary: continuous ones and discrete ones with more than one class."""
+    sizes = dataset.factor_sizes or (None,) * dataset.num_factors
+    return [i for i, size in enumerate(sizes) if size is None or size > 1]
+
+
+def resolve_device(represent: Callable, device: Any = None) -> torch.device:
+    """``device`` if given; else the device of ``represent``'s module parameters (a bound method); else CPU."""
+    if device is not None:
+        return torch.device(device)
+    for owner in (getattr(represent, '__self__', None), represent):
+        if isinstance(owner, torch.nn.Module):
+            for parameter in owner.parameters():
+                return parameter.device
+    return torch.device('cpu')
+
+
+@torch.no_grad()
+def encode(represent: Callable, observations: torch.Tensor, device: Any = None, batch_size: int = 256) -> np.ndarray:
+    """``represent`` applied in batches on ``device`` under ``no_grad``: (N, ...) -> (N, D) float64 array."""
+    device = resolve_device(represent, device)
+    chunks = []
+    for chunk in torch.as_tensor(observations).split(int(batch_size)):
+        codes = represent(chunk.to(device))
+        chunks.append(codes.detach().reshape(codes.shape[0], -1).double().cpu())
+    return torch.cat(chunks).numpy() if chunks else np.zeros((0, 0))
+
+
+@torch.no_grad()
+def encode_factors(dataset, represent: Callable, factors: torch.Tensor, device: Any = None,
+                   batch_size: int = 256) -> np.ndarray:
+    """Codes of the observations of ``factors`` (N, F), rendered and encoded ``batch_size`` at a time."""
+    device = resolve_device(represent, device)
+    chunks = [encode(represent, dataset.images_for(chunk), device, batch_size)
+              for chunk in factors.split(int(batch_size))]
+    return np.concatenate(chunks) if chunks else np.zeros((0, 0))
+
+
+def sample_codes(dataset, represent: Callable, n: int, generator: torch.Generator, device: Any = None,
+                 batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` factor combinations drawn from the dataset and their codes: (codes (n, D), factors (n, F)).
+
+    With a ``SharedEncodings`` wrapper as ``represent`` (what a suite passes), a draw from the same generator
+    state is encoded once and shared by every metric of the suite.
+    """
+    cache = getattr(represent, 'shared_draws', None)
+    key = None
+    if cache is not None:
+        key = (int(n), generator.get_state().numpy().tobytes())
+        if key in cache:
+            codes, factors, state_after = cache[key]
+            generator.set_state(state_after)
+            return codes, factors
+    factors = dataset.sample_factors(int(n), generator)
+    codes = encode_factors(dataset, represent, factors, device, batch_size)
+    factors = factors.numpy()
+    if cache is not None:
+        cache[key] = (codes, factors, generator.get_state())
+    return codes, factors
+
+
+def encode_groups(dataset, represent: Callable, factors: torch.Tensor, device: Any = None,
+                  batch_size: int = 256) -> np.ndarray:
+    """Codes of groups of factor combinations (P, B, F) -> (P, B, D), for the intervention-based scores."""
+    groups, size = factors.shape[:2]
+    codes = encode_factors(dataset, represent, factors.reshape(groups * size, -1), device, batch_size)
+    return codes.reshape(groups, size, -1)
+
+
+def group_chunks(total: int, group_size: int, images_per_chunk: int = 4096) -> list[int]:
+    """Split ``total`` groups into chunks of about ``images_per_chunk`` rendered observations each."""
+    per_chunk = max(1, images_per_chunk // max(1, group_size))
+    return [min(per_chunk, total - start) for start in range(0, total, per_chunk)]
+
+
+class SharedEncodings:
+    """``represent`` with a memory of the draws made through ``sample_codes`` (one suite run, one dataset).
+
+    Every metric of a suite starts from the same seed, so MIG, DCI, SAP and modularity would draw, render and
+    encode the same 10000 + 5000 points again each; with this wrapper they are encoded once.
+    """
+
+    def __init__(self, represent: Callable):
+        self.represent = represent
+        self.shared_draws: dict = {}
+        self.__self__ = getattr(represent, '__self__', None)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.represent(x)
+
+
+def seed_for_sklearn(generator: torch.Generator) -> int:
+    """An integer ``random_state`` for scikit-learn, drawn from the metric's generator."""
+    return int(torch.randint(2 ** 31 - 1, (1,), generator=generator))
+
+
+# --------------------------------------------------------------------------- parallel fits
+
+def default_jobs(n_jobs: int | None = None) -> int:
+    """``n_jobs`` if given (-1: every core), else ``$STRUCTREP_METRIC_JOBS`` or 2 (the project's CPU budget)."""
+    if n_jobs is None:
+        n_jobs = int(os.environ.get('STRUCTREP_METRIC_JOBS', 2))
+    if n_jobs < 0:
+        n_jobs = os.cpu_count() or 1
+    return max(1, int(n_jobs))
+
+
+def parallel_map(fn: Callable, items: Sequence, n_jobs: int | None = None, processes: bool = False,
+                 cost: Callable[[Any], float] | None = None) -> list:
+    """``[fn(item) for item in items]`` with ``n_jobs`` workers; see ``parallel_calls``."""
+    items = list(items)
+    return parallel_calls([(fn, (item,)) for item in items], n_jobs, processes,
+                          None if cost is None else (lambda call: cost(call[1][0])))
+
+
+def parallel_calls(calls: Sequence[tuple[Callable, tuple]], n_jobs: int | None = None, processes: bool = False,
+                   cost: Callable[[tuple[Callable, tuple]], float] | None = None) -> list:
+    """``[fn(*args) for fn, args in calls]`` with ``n_jobs`` joblib workers, results in the order of ``calls``.
+
+    ``processes=True`` uses joblib's process pool: gradient boosting holds the GIL between trees, so threads do
+    not overlap its fits (pass scikit-learn's own bound methods, e.g. ``estimator.fit``, so that a worker
+    imports scikit-learn only). Cheap fits (LinearSVC, logistic regression) stay on threads. With ``cost``, the
+    most expensive calls start first, so a slow fit (a 40-class factor) does not start last.
+    """
+    calls = list(calls)
+    jobs = min(default_jobs(n_jobs), len(calls))
+    if jobs <= 1:
+        return [fn(*args) for fn, args in calls]
+    from joblib import Parallel, delayed
+    order = sorted(range(len(calls)), key=lambda i: -cost(calls[i])) if cost else list(range(len(calls)))
+    outputs = Parallel(n_jobs=jobs, prefer='processes' if processes else 'threads')(
+        delayed(calls[i][0])(*calls[i][1]) for i in order)
+    results: list = [None] * len(calls)
+    for i, output in zip(order, outputs):
+        results[i] = output
+    return results
