@@ -7,7 +7,6 @@ generative factor: it is returned as ``y`` (B, 1), and grid queries are refused 
 """
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 from ..errors import DataError
 from ..registry import register
 from .images import ImageGridDataset
-from .paths import corrupt_file_error, require_files, resolve_root
+from .paths import corrupt_file_error, read_possibly_gzipped, require_files, resolve_root
 
 PART_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
               'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
@@ -65,16 +64,7 @@ class MNIST(ImageGridDataset):
 
 def read_idx(path: Path, magic: int) -> np.ndarray:
     """An IDX file (``.gz`` or not) whose magic must be ``magic`` (2051 images, 2049 labels)."""
-    try:
-        if path.suffix == '.gz':
-            with gzip.open(path, 'rb') as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise corrupt_file_error('mnist', path, f'it cannot be read ({exc})') from None
-    if len(raw) < 8:
-        raise corrupt_file_error('mnist', path, f'it is only {len(raw)} bytes long')
+    raw = read_possibly_gzipped('mnist', path, min_bytes=8)
     found = int.from_bytes(raw[:4], 'big')
     if found != magic:
         raise corrupt_file_error('mnist', path, f'bad magic number {found} (expected {magic})')

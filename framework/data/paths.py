@@ -7,6 +7,8 @@ repository root (never from the working directory), and an absolute path is used
 """
 from __future__ import annotations
 
+import gzip
+
 import os
 from pathlib import Path
 from typing import Iterable
@@ -56,6 +58,21 @@ def corrupt_file_error(name: str, path: Path, problem: str) -> DataError:
     return DataError(f'{name}: {path} is not a valid {name} file: {problem}. The file may be truncated or '
                      f'from another release; delete it and fetch it again '
                      f'(`fig download-dataset --name {name}`).')
+
+
+def read_possibly_gzipped(name: str, path: Path, min_bytes: int) -> bytes:
+    """The bytes of ``path`` (``.gz`` is decompressed); unreadable or too-short files name themselves."""
+    try:
+        if path.suffix == '.gz':
+            with gzip.open(path, 'rb') as handle:
+                raw = handle.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError) as exc:
+        raise corrupt_file_error(name, path, f'it cannot be read ({exc})') from None
+    if len(raw) < min_bytes:
+        raise corrupt_file_error(name, path, f'it is only {len(raw)} bytes long')
+    return raw
 
 
 def find_existing(directory: Path, candidates: Iterable[str]) -> Path | None:

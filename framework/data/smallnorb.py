@@ -14,7 +14,6 @@ names it. ``instance_factor: true`` makes it a fifth factor instead (an exact gr
 """
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import torch
 
 from ..registry import register
 from .images import ImageGridDataset, check_row_major, resize_uint8
-from .paths import corrupt_file_error, require_files, resolve_root
+from .paths import corrupt_file_error, read_possibly_gzipped, require_files, resolve_root
 
 PARTS = (('46789', 'training'), ('01235', 'testing'))
 FILES = [f'smallnorb-5x{ids}x9x18x6x2x96x96-{part}-{kind}.mat'
@@ -83,16 +82,7 @@ class SmallNORB(ImageGridDataset):
 
 def read_lecun_matrix(path: Path) -> np.ndarray:
     """A LeCun binary matrix file (``.mat`` or ``.mat.gz``) as a numpy array; a bad header names the file."""
-    try:
-        if path.suffix == '.gz':
-            with gzip.open(path, 'rb') as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise corrupt_file_error('smallnorb', path, f'it cannot be read ({exc})') from None
-    if len(raw) < 20:
-        raise corrupt_file_error('smallnorb', path, f'it is only {len(raw)} bytes long')
+    raw = read_possibly_gzipped('smallnorb', path, min_bytes=20)
     magic, ndim = np.frombuffer(raw[:8], dtype='<i4')
     dtype = MAGIC_TYPES.get(int(magic) & 0xFFFFFFFF)
     if dtype is None:

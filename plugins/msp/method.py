@@ -114,14 +114,19 @@ class SequencePredictor(Method):
             out['loss_internal_T'] = (H0 @ M[:, None] - H1).pow(2).flatten(1).sum(1).mean().detach()
         return out
 
-    def training_step(self, batch):
-        x = batch['x']
+    def predict_frames(self, x):
+        """Encode the T_cond conditioning frames, fit the transition, decode the rollout of the rest."""
         Tc = self.T_cond
         self._check_length(x.shape[1], Tc + 1)
         H = self.encode(x[:, :Tc])
         transition = self.fit_transition(x[:, :Tc], H)
         prediction = self.decode_latents(self.rollout_latents(H, transition, x.shape[1] - Tc))
-        pred_sse = frame_sse(prediction, x[:, Tc:])
+        return H, transition, prediction
+
+    def training_step(self, batch):
+        x = batch['x']
+        H, transition, prediction = self.predict_frames(x)
+        pred_sse = frame_sse(prediction, x[:, self.T_cond:])
         return self._finish(pred_sse, transition, H)
 
     def _finish(self, loss, transition, H_cond):
@@ -191,10 +196,7 @@ def _predict_and_reconstruct(method: SequencePredictor, batch):
     """Neural baselines' loss: per-frame SSE over all T frames, the T_cond reconstructions and the predictions."""
     x = batch['x']
     Tc = method.T_cond
-    method._check_length(x.shape[1], Tc + 1)
-    H = method.encode(x[:, :Tc])
-    transition = method.fit_transition(x[:, :Tc], H)
-    prediction = method.decode_latents(method.rollout_latents(H, transition, x.shape[1] - Tc))
+    H, transition, prediction = method.predict_frames(x)
     reconstruction = method.decode_latents(H)
     loss = frame_sse(torch.cat([reconstruction, prediction], 1), x)
     out = {'pred_sse': frame_sse(prediction, x[:, Tc:]).detach(),
