@@ -27,7 +27,8 @@ def worker(args) -> None:
     from framework import distributed
     from framework.config import build_from_signature, compose
     from framework.scripts.common import build_dataset, build_method
-    from framework.trainer import Trainer, TrainSettings, seed_everything
+    from framework.random_state import seed_everything
+    from framework.trainer import Trainer, TrainSettings
 
     torch.set_num_threads(1)
     cfg = compose('demo', batch_size=args.batch_size, steps=args.warmup + args.steps, progress=False,

@@ -17,13 +17,11 @@ from __future__ import annotations
 import errno
 import math
 import os
-import random
 import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from tqdm import tqdm
@@ -31,7 +29,9 @@ from tqdm import tqdm
 from . import distributed, runs
 from .data.batches import BatchStream
 from .distributed import ProcessGroup, rank_seed, state_digest
-from .errors import ConfigError, DataError, RunError, TrainingDiverged
+from .errors import ConfigError, RunError, TrainingDiverged
+from .checks import check_state_matches
+from .random_state import rng_state, seed_everything, set_rng_state
 from .logging import RunLogger, image_grids, save_png
 
 
@@ -60,49 +60,6 @@ class TrainSettings:
     progress: bool = True
     hybrid: bool = False              # add hybrid samples to the image grids
     find_unused_parameters: bool = False  # DDP: allow parameters that a step leaves without gradient
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    torch.manual_seed(seed)
-
-
-def check_observation_shapes(method: torch.nn.Module, dataset) -> None:
-    """The dataset's batches, its declared ``observation_shape`` and the shapes the method's encoder and decoder
-    were built for must agree; otherwise say which part disagrees and how to fix it."""
-    shape = tuple(int(n) for n in dataset.observation_shape)
-    name = getattr(dataset, 'name', type(dataset).__name__)
-    if len(dataset) > 0:
-        rng = _rng_state()                # a dataset may draw (e.g. sequence walks): leave the run's state as is
-        try:
-            x = dataset.batch(torch.arange(min(2, len(dataset))))['x']
-        finally:
-            _set_rng_state(rng)
-        got = tuple(x.shape[-len(shape):]) if shape else ()
-        if got != shape:
-            raise DataError(f'Dataset {name!r} declares observations of shape {shape}, but its batches hold '
-                            f'{tuple(x.shape[1:])}; the dataset is inconsistent (check its files or options).')
-    for attr, declared in (('encoder', 'in_shape'), ('decoder', 'out_shape')):
-        module = getattr(method, attr, None)
-        want = getattr(module, declared, None)
-        if want is None:
-            continue
-        want = tuple(int(n) for n in want)
-        if want == shape:
-            continue
-        arch = type(module).__name__
-        if len(want) == len(shape) == 3 and want[0] != shape[0]:
-            problem = (f'the {attr} ({arch}) was built for {want[0]}-channel images {want}, but dataset {name!r} '
-                       f'gives {shape[0]}-channel images {shape}')
-            fix = (f'Use a dataset with {want[0]} channel(s), or build the {attr} from the dataset '
-                   f'(`{declared}=observation_shape`, as the shipped methods do).')
-        else:
-            problem = f'the {attr} ({arch}) was built for {declared}={want}, but dataset {name!r} gives {shape}'
-            fix = (f'Choose an architecture and dataset that agree, or build the {attr} from the dataset '
-                   f'(`{declared}=observation_shape`).')
-        raise ConfigError(f'Shape mismatch: {problem}. {fix}')
 
 
 class Trainer:
@@ -144,7 +101,7 @@ class Trainer:
         method_state = self.method.state_dict()
         state = {'step': self.step, 'method': method_state, 'optimizer': self.optimizer.state_dict(),
                  'scheduler': self.scheduler.state_dict(), 'stream': self.stream.state_dict(),
-                 'rng': _rng_state(self.device), 'settings': asdict(self.settings), 'world_size': self.group.world_size}
+                 'rng': rng_state(self.device), 'settings': asdict(self.settings), 'world_size': self.group.world_size}
         if self.group.is_distributed:
             mine = {'rng': state['rng'], 'digest': state_digest(method_state)}
             gathered = [None] * self.group.world_size if self.group.is_main else None
@@ -221,9 +178,9 @@ class Trainer:
         self.step = int(state['step'])
         ranks = state.get('rng_ranks')
         if not self.group.is_distributed and int(state.get('world_size', 1)) == 1:
-            _set_rng_state(state['rng'], self.device)
+            set_rng_state(state['rng'], self.device)
         elif ranks is not None and len(ranks) == self.group.world_size:
-            _set_rng_state(ranks[self.group.rank], self.device)
+            set_rng_state(ranks[self.group.rank], self.device)
         else:
             seed_everything(rank_seed(self.settings.seed, self.group.rank, self.step))
             if self.group.is_main:
@@ -345,25 +302,6 @@ class Trainer:
                 signal.signal(sig, handler)
 
 
-def check_state_matches(method: torch.nn.Module, state: dict, path: Path) -> None:
-    """A checkpoint from another config fails with the mismatched parameter names and shapes."""
-    own = method.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    reshaped = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or reshaped:
-        lines = []
-        if missing:
-            lines.append(f'missing from the checkpoint: {", ".join(missing[:10])}')
-        if unexpected:
-            lines.append(f'not in this model: {", ".join(unexpected[:10])}')
-        if reshaped:
-            lines.append('different shapes: ' + ', '.join(
-                f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in reshaped[:10]))
-        raise RunError(f'Checkpoint {path} does not fit the model built from this config; '
-                       + '; '.join(lines) + '. Load it with the config it was trained with (`--load RUN`).')
-
-
 def _schedule(s: TrainSettings):
     if s.schedule == 'none':
         return _constant
@@ -394,27 +332,3 @@ class _Step:
     def __call__(self, step: int) -> float:
         return self.gamma ** (step // self.size)
 
-
-def _rng_state(device: torch.device | None = None) -> dict:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    version, mt, gauss = random.getstate()
-    state = {'torch': torch.get_rng_state(), 'python': [version, list(mt), gauss],
-             'numpy': {'keys': torch.from_numpy(keys.astype(np.int64)), 'pos': int(pos),
-                       'has_gauss': int(has_gauss), 'cached': float(cached)}}
-    if device is not None and device.type == 'cuda':
-        state['cuda'] = torch.cuda.get_rng_state(device)     # this rank's GPU only: never touch the others
-    return state
-
-
-def _set_rng_state(state: dict, device: torch.device | None = None) -> None:
-    torch.set_rng_state(state['torch'].cpu())
-    version, mt, gauss = state['python']
-    random.setstate((version, tuple(mt), gauss))
-    n = state['numpy']
-    np.random.set_state(('MT19937', n['keys'].cpu().numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['cached']))
-    if device is not None and device.type == 'cuda' and 'cuda' in state:
-        cuda = state['cuda']
-        if isinstance(cuda, (list, tuple)):                  # written by an older version: one per GPU
-            cuda = cuda[device.index or 0] if len(cuda) > (device.index or 0) else None
-        if cuda is not None:
-            torch.cuda.set_rng_state(cuda.cpu(), device)

@@ -191,7 +191,7 @@ def _autoencoder(in_shape, out_shape):
 
 def test_an_image_dataset_with_the_wrong_number_of_channels_is_named():
     from framework.data.base import InMemoryDataset
-    from framework.trainer import check_observation_shapes
+    from framework.checks import check_observation_shapes
 
     rgb = InMemoryDataset(torch.rand(4, 3, 8, 8))
     with pytest.raises(ConfigError) as info:

@@ -115,7 +115,8 @@ def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
 def build(tmp: Path | None, **overrides):
     from framework.config import compose
     from framework.scripts.common import build_dataset, build_method
-    from framework.trainer import Trainer, TrainSettings, seed_everything
+    from framework.random_state import seed_everything
+    from framework.trainer import Trainer, TrainSettings
     from framework.config import build_from_signature
     from framework import runs
     cfg = compose('a/mlp', 'm/vae', 'd/vec', **{'dataset.num_samples': 400, 'batch_size': 16, 'progress': False,

@@ -104,7 +104,7 @@ def load_run(cfg, split: str = 'val', checkpoint: str | None = None) -> LoadedRu
     name = checkpoint or cfg.pull('checkpoint', runs.LAST_CHECKPOINT, silent=True)
     path = run_dir / runs.CHECKPOINT_DIR / name
     state = runs.load_checkpoint(path, map_location=device)
-    from ..trainer import check_state_matches
+    from ..checks import check_state_matches
     check_state_matches(method, state['method'], path)
     method.load_state_dict(state['method'])
     method.eval()

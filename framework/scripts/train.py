@@ -14,7 +14,9 @@ from .. import distributed, runs
 from ..config import build_from_signature
 from ..errors import ConfigError
 from ..registry import register
-from ..trainer import Trainer, TrainSettings, check_observation_shapes, seed_everything
+from ..checks import check_observation_shapes
+from ..random_state import seed_everything
+from ..trainer import Trainer, TrainSettings
 from .common import build_dataset, build_method, run_name_for, runs_root, save_run_config
 from .eval import evaluate_split
 
