@@ -10,6 +10,7 @@ from . import registry
 from .registry import register
 from .errors import FrameworkError, ConfigError, DataError, RunError, TrainingDiverged
 from .config import Builder, compose, create
+from . import cli  # noqa: F401,E402  (registers the command-line behaviors with omnifig)
 
 # the core components register themselves on import
 from . import nn, data, methods, metrics, scripts  # noqa: E402,F401

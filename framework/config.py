@@ -18,7 +18,6 @@ import difflib
 import inspect
 import io
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ from . import registry
 from .errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_CONFIG_FILE = 'config.yaml'
 _UNSAVED_KEYS = ('_meta', '_base')
 
 
@@ -315,7 +313,3 @@ def _plain(value):
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-# the command line: behaviors, entry point -------------------------------------------------------
-from .cli import entry  # noqa: E402,F401  (re-exported for main.py)

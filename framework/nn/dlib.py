@@ -51,16 +51,22 @@ class DlibDecoder(nn.Module):
         super().__init__()
         _require_image('The dlib decoder', out_shape)
         self.latent_dim, self.out_shape = int(latent_dim), tuple(out_shape)
-        c, h, w = out_shape
-        layers: list[nn.Module] = [nn.Linear(latent_dim, hidden), nn.ReLU(),
-                                   nn.Linear(hidden, 64 * (h // 16) * (w // 16)), nn.ReLU(),
-                                   Reshape((64, h // 16, w // 16))]
-        chans = (64, 64, 32, 32, c)
-        for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
-            layers.append(nn.ConvTranspose2d(a, b, 4, stride=2, padding=1))
-            layers.append(nn.ReLU() if i < 3 else nn.Sigmoid())
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*deconv_layers(latent_dim, out_shape, hidden), nn.Sigmoid())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) -> (B, C, H, W) in [0, 1]"""
         return self.net(z)
+
+
+def deconv_layers(in_features: int, out_shape: Sequence[int], hidden: int = 256) -> list[nn.Module]:
+    """The dlib decoder's layers up to the image logits (no output activation), for decoders that reuse it."""
+    c, h, w = out_shape
+    layers: list[nn.Module] = [nn.Linear(in_features, hidden), nn.ReLU(),
+                               nn.Linear(hidden, 64 * (h // 16) * (w // 16)), nn.ReLU(),
+                               Reshape((64, h // 16, w // 16))]
+    chans = (64, 64, 32, 32, c)
+    for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+        layers.append(nn.ConvTranspose2d(a, b, 4, stride=2, padding=1))
+        if i < 3:
+            layers.append(nn.ReLU())
+    return layers

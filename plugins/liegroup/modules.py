@@ -17,6 +17,7 @@ from torch import nn
 from framework import register
 from framework.errors import ConfigError
 from framework.nn.blocks import Reshape, check_image_shape, is_image, numel
+from framework.nn.dlib import deconv_layers
 
 from . import ops
 
@@ -118,16 +119,7 @@ class LieGroupDecoder(nn.Module):
         feature_dim = sum(self.subgroup_sizes)
         if is_image(self.out_shape):
             check_image_shape('The liegroup decoder', self.out_shape, 16)
-            c, h, w = self.out_shape
-            layers: list[nn.Module] = [nn.Linear(feature_dim, trunk_hidden), nn.ReLU(),
-                                       nn.Linear(trunk_hidden, 64 * (h // 16) * (w // 16)), nn.ReLU(),
-                                       Reshape((64, h // 16, w // 16))]
-            chans = (64, 64, 32, 32, c)
-            for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
-                layers.append(nn.ConvTranspose2d(a, b, 4, stride=2, padding=1))
-                if i < 3:
-                    layers.append(nn.ReLU())
-            self.post_exp = nn.Sequential(*layers)
+            self.post_exp = nn.Sequential(*deconv_layers(feature_dim, self.out_shape, trunk_hidden))
         else:
             self.post_exp = nn.Sequential(nn.Linear(feature_dim, trunk_hidden), nn.ReLU(),
                                           nn.Linear(trunk_hidden, trunk_hidden), nn.ReLU(),
