@@ -1,11 +1,12 @@
 """Steps per second of GDRAE against a plain autoencoder with the same encoder and flow decoder (CPU by default).
 
 The plain AE is the same model with the Jacobian terms switched off (λ_jacob_sn = λ_jacob_sv = λ_norm_sv = 0), so
-the ratio is the cost of the power iteration (5 VJPs + 5 JVPs, the last one differentiated) and the singular-value
-head at ``jacob_batch`` prior points. The reference measured about 5× on CPU for the images setting (gdrae.md §2.4).
+the ratio is the cost of the power iteration (one forward, 4 graph-free rounds, one differentiated VJP) and the
+singular-value head at ``jacob_batch`` prior points. The reference measured about 5× on CPU for the images setting
+(gdrae.md §2.4). ``--rounds`` compares the ways of running the graph-free rounds (plugins/gdrae/jacobian.py).
 
-    python bench/gdrae_step.py                      # both settings, batch 64
-    python bench/gdrae_step.py --setting sector --steps 20 --threads 2
+    python bench/gdrae_step.py --threads 1                     # both settings, batch 64
+    python bench/gdrae_step.py --setting images --rounds auto push
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ import torch
 import framework  # noqa: F401  (registers the framework components)
 import plugins  # noqa: F401
 from framework import create
+from plugins.gdrae.jacobian import SN_ROUNDS
 
 
-def build(setting: str, jacobian: bool, batch: int):
+def build(setting: str, jacobian: bool, batch: int, rounds: str = 'auto'):
     if setting == 'sector':
         shape, latent = (2,), 2
         encoder = lambda **kw: create('encoder', 'mlp', hidden=[1024, 1024], act='relu', **kw)  # noqa: E731
@@ -35,7 +37,7 @@ def build(setting: str, jacobian: bool, batch: int):
     if not jacobian:
         weights.update(lambda_jacob_sn=0.0, lambda_jacob_sv=0.0, lambda_norm_sv=0.0)
     from plugins.gdrae.method import GDRAE
-    method = GDRAE(encoder, decoder, shape, latent_dim=latent, jacob_batch=batch, **weights)
+    method = GDRAE(encoder, decoder, shape, latent_dim=latent, jacob_batch=batch, sn_rounds=rounds, **weights)
     x = torch.rand(batch, *shape) if len(shape) == 3 else torch.randn(batch, *shape)
     return method, {'x': x}
 
@@ -58,6 +60,8 @@ def main():
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--threads', type=int, default=0, help='torch threads (0 keeps the default)')
+    parser.add_argument('--rounds', nargs='+', default=['auto'], choices=list(SN_ROUNDS),
+                        help='how the graph-free power rounds get J v (explicit is only for small latents)')
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -65,12 +69,11 @@ def main():
     settings = ['sector', 'images'] if args.setting == 'both' else [args.setting]
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.steps} steps')
     for setting in settings:
-        rates = {}
-        for name, jacobian in (('plain AE', False), ('GDRAE', True)):
-            method, batch = build(setting, jacobian, args.batch)
-            rates[name] = steps_per_second(method, batch, args.steps)
-        print(f'{setting:7s} plain AE {rates["plain AE"]:7.2f} steps/s   GDRAE {rates["GDRAE"]:7.2f} steps/s   '
-              f'overhead {rates["plain AE"] / rates["GDRAE"]:.2f}x')
+        plain = steps_per_second(*build(setting, False, args.batch), args.steps)
+        for rounds in args.rounds:
+            rate = steps_per_second(*build(setting, True, args.batch, rounds), args.steps)
+            print(f'{setting:7s} plain AE {plain:7.2f} steps/s   GDRAE (rounds {rounds:8s}) {rate:7.2f} steps/s   '
+                  f'overhead {plain / rate:.2f}x')
 
 
 if __name__ == '__main__':

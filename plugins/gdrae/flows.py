@@ -25,6 +25,8 @@ from torch import nn
 from framework import register
 from framework.errors import ConfigError
 
+from .piecewise import MaskableReLU, relu
+
 
 def fixed_orthogonal(out_features: int, in_features: int, generator: torch.Generator) -> torch.Tensor:
     """Rows/columns of a random orthogonal n×n matrix, n = max(out, in): (out, in).
@@ -67,7 +69,7 @@ class _VectorCoupling(nn.Module):
         super().__init__()
         self.half = width // 2
         self.mix = FixedLinear(width, width, generator)
-        self.net = nn.Sequential(nn.Linear(self.half, hidden), nn.ReLU(), nn.Linear(hidden, width - self.half))
+        self.net = nn.Sequential(nn.Linear(self.half, hidden), MaskableReLU(), nn.Linear(hidden, width - self.half))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         h = self.mix(h)
@@ -82,6 +84,8 @@ class _VectorCoupling(nn.Module):
 @register.decoder('gdrae-flow')
 class VectorFlowDecoder(nn.Module):
     """GDRAE's injective flow for vectors: isometric embedding into ``width`` dims, ``n_flows`` couplings."""
+
+    piecewise_linear = True     # linear maps, biases and piecewise.relu only (see piecewise.py)
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], width: int = 1024, coupling_hidden: int = 1024,
                  n_flows: int = 3, orth_seed: int = 0, init_std: float = 0.02):
@@ -133,7 +137,7 @@ class _InitBlock(nn.Module):
 
     def coupling(self, x_a: torch.Tensor) -> torch.Tensor:
         u = self.embed.transpose(F.pixel_unshuffle(x_a, self.init_size).flatten(1))
-        return self.project(F.relu(self.deconv(u[:, :, None, None])))
+        return self.project(relu(self.deconv(u[:, :, None, None])))
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         x_a = F.pixel_shuffle(self.embed(u)[:, :, None, None], self.init_size)
@@ -156,7 +160,7 @@ class _ImageStage(nn.Module):
         self.project = FixedLinear(hidden_out, out_ch - self.half, generator, conv=True)
 
     def coupling(self, a: torch.Tensor) -> torch.Tensor:
-        return self.project(F.relu(self.deconv(self.embed(F.pixel_unshuffle(a, 2)))))
+        return self.project(relu(self.deconv(self.embed(F.pixel_unshuffle(a, 2)))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.mix(F.pixel_shuffle(self.widen(x), 2))
@@ -172,6 +176,8 @@ class _ImageStage(nn.Module):
 @register.decoder('gdrae-flow64')
 class ImageFlowDecoder(nn.Module):
     """GDRAE's injective flow for images: embedding, depth-to-space stages with couplings, sigmoid output."""
+
+    piecewise_linear = True     # up to the output sigmoid, which output_slope handles
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], ncs: Sequence[int] = (128, 64, 32, 16, 4),
                  hidden_ncs: Sequence[int] = (256, 128, 64, 32, 16), init_size: int = 4, orth_seed: int = 0):

@@ -21,7 +21,7 @@ from framework.errors import ConfigError
 from framework.methods import Method
 
 from .flows import _init_normal
-from .jacobian import spectral_norm_sq
+from .jacobian import SN_ROUNDS, spectral_norm_sq
 
 
 @register.method('gdrae')
@@ -31,8 +31,8 @@ class GDRAE(Method):
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 10,
                  sigma: float = 0.0, lambda_recon: float = 1.0, lambda_kld: float = 1000.0,
                  lambda_jacob_sn: float = 1000.0, lambda_jacob_sv: float = 0.01, lambda_capacity: float = 10.0,
-                 lambda_norm_sv: float = 0.0, sn_power: int = 5, jacob_batch: int = 64, prior_radius: float = 1.0,
-                 sv_hidden: int = 1024, init_std: float = 0.02, criterion: str = 'auto'):
+                 lambda_norm_sv: float = 0.0, sn_power: int = 5, sn_rounds: str = 'auto', jacob_batch: int = 64,
+                 prior_radius: float = 1.0, sv_hidden: int = 1024, init_std: float = 0.02, criterion: str = 'auto'):
         super().__init__()
         self.observation_shape, self.latent_dim = tuple(observation_shape), int(latent_dim)
         if self.latent_dim < 2:
@@ -54,7 +54,9 @@ class GDRAE(Method):
         self.log_capacity = nn.Parameter(torch.zeros(()))
         for module in (self.encoder, self.sv_predictor):
             _init_normal(module, init_std)
-        self.sigma, self.sn_power, self.jacob_batch = sigma, sn_power, jacob_batch
+        if sn_rounds not in SN_ROUNDS:
+            raise ConfigError(f'sn_rounds must be one of {", ".join(SN_ROUNDS)}; got {sn_rounds!r}')
+        self.sigma, self.sn_power, self.sn_rounds, self.jacob_batch = sigma, sn_power, sn_rounds, jacob_batch
         self.prior_radius = prior_radius
         self.weights = {'recon': lambda_recon, 'kld': lambda_kld, 'jacob_sn': lambda_jacob_sn,
                         'jacob_sv': lambda_jacob_sv, 'capacity': lambda_capacity, 'norm_sv': lambda_norm_sv}
@@ -107,7 +109,7 @@ class GDRAE(Method):
         log_sv = self.log_singular_values(u)
         out = {}
         if w['jacob_sn']:
-            sn = spectral_norm_sq(self.decoder, u, torch.exp(-log_sv), power=self.sn_power)
+            sn = spectral_norm_sq(self.decoder, u, torch.exp(-log_sv), power=self.sn_power, rounds=self.sn_rounds)
             out['jacob_sn'] = log_sn_penalty(sn)
             out['sn'] = sn.detach().mean()
         if w['jacob_sv']:
