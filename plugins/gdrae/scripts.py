@@ -8,7 +8,8 @@
 - Images: latent traversals (one row per latent: real, reconstruction, 10 decodes over [-r, r]). The standard
   disentanglement suite is `fig eval-metrics --load RUN`.
 
-Results go to ``RUN/results/gdrae.json`` (``--ident``), pictures to ``RUN/images/gdrae_*.png``.
+Results go to ``RUN/results/<ident>.json`` and pictures to ``RUN/images/<ident>_*.png`` (``--ident``, default
+``gdrae``), so evaluations of several checkpoints sit side by side.
 """
 from __future__ import annotations
 
@@ -46,13 +47,13 @@ def gdrae_eval(cfg):
 
     result = {'ident': ident, 'step': run.step, 'capacity': method.capacity.item()}
     result.update(jacobian_report(method, jacob_points, generator))
-    save_bar_plot(result['predicted_sv'], images / 'gdrae_singular_values.png')
+    save_bar_plot(result['predicted_sv'], images / f'{ident}_singular_values.png')
     if len(method.observation_shape) == 1 and method.latent_dim >= 2:
         codes, polar = encode_with_polar(method, run.dataset, num_points, generator)
         result.update(correspondence(codes, polar))
-        save_chart(method, codes, polar, run.dataset, images / 'gdrae_chart.png')
+        save_chart(method, codes, polar, run.dataset, images / f'{ident}_chart.png')
     elif len(method.observation_shape) == 3:
-        save_png(traversal_grid(method, run.dataset, generator), images / 'gdrae_traversals.png')
+        save_png(traversal_grid(method, run.dataset, generator), images / f'{ident}_traversals.png')
     result['seconds'] = round(time.perf_counter() - start, 3)
     write_json_atomic(Path(run.run_dir) / 'results' / f'{ident}.json', result)
     summary = {k: v for k, v in result.items() if isinstance(v, float)}

@@ -44,5 +44,17 @@ def test_sector2d_train_and_gdrae_eval(tmp_path):
     fig('gdrae-eval', '--load', str(run), '--checkpoint', 'ckpt-5.pt', '--ident', 'gdrae_step5', '--num_points', '200',
         '--jacob_points', '4')
     assert json.loads((run / 'results' / 'gdrae_step5.json').read_text())['step'] == 5
+    assert (run / 'images' / 'gdrae_step5_chart.png').stat().st_size > 0          # named by ident, not overwritten
     fig('train', '--load', str(run), '--resume', '--steps', '7', '--progress', 'false', '--include_eval', 'false')
     assert (run / 'checkpoints' / 'ckpt-7.pt').exists()
+
+
+def test_the_reduced_sector_config_shrinks_every_width_and_keeps_the_loss_weights():
+    """`a/gdrae-sector-reduced` is listed first, so it wins over m/gdrae's widths and rate but not its weights."""
+    from framework.config import compose, to_plain
+    cfg = to_plain(compose('hybrid', 'a/gdrae-sector-reduced', 'm/gdrae', 'd/sector2d'))
+    assert cfg['encoder'] == {'_type': 'encoder/mlp', 'hidden': [256, 256], 'act': 'relu'}
+    assert cfg['decoder']['width'] == cfg['decoder']['coupling_hidden'] == cfg['sv_hidden'] == 256
+    assert (cfg['lr'], cfg['steps'], cfg['batch_size'], cfg['jacob_batch'], cfg['sn_power']) == (1e-3, 50000, 64, 64, 5)
+    assert (cfg['lambda_recon'], cfg['lambda_jacob_sn'], cfg['lambda_jacob_sv'], cfg['lambda_capacity']) == \
+        (1000.0, 1000.0, 1.0, 10.0)
