@@ -23,13 +23,18 @@ from torch.func import functional_call
 
 _RECORDING: ContextVar[list | None] = ContextVar('gdrae_recording_masks', default=None)
 _REPLAYING: ContextVar[Iterator[torch.Tensor] | None] = ContextVar('gdrae_replaying_masks', default=None)
+_MISMATCH = ('the linearised flow used {} ReLU masks than its recorded forward: a piecewise-linear flow must call '
+             'plugins.gdrae.piecewise.relu the same way at every pass')
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
     """ReLU that records its mask or applies a recorded one (see the module docstring)."""
     replay = _REPLAYING.get()
     if replay is not None:
-        return x * next(replay)
+        mask = next(replay, None)
+        if mask is None:
+            raise RuntimeError(_MISMATCH.format('more'))
+        return x * mask
     recording = _RECORDING.get()
     if recording is not None:
         mask = (x > 0).to(x.dtype)
@@ -66,8 +71,7 @@ def replaying_masks(masks: list[torch.Tensor]):
     finally:
         _REPLAYING.reset(token)
     if next(replay, None) is not None:
-        raise RuntimeError('the linearised flow used fewer ReLU masks than were recorded: the flow must call '
-                           'plugins.gdrae.piecewise.relu the same way at every pass')
+        raise RuntimeError(_MISMATCH.format('fewer'))
 
 
 def linear_map(decoder: nn.Module, masks: list[torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:

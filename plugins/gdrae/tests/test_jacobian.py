@@ -124,3 +124,14 @@ def test_orthogonality_scores_on_hand_built_jacobians():
     scores = orthogonality_scores(sheared, torch.zeros(1, 2))
     assert math.isclose(scores['jacob_ortho'], 1.0 / 1.5, rel_tol=1e-6)
     assert math.isclose(scores['sv_match_err'], (0 + (math.sqrt(2) - 1)) / 2, rel_tol=1e-5)
+
+
+def test_replaying_the_wrong_number_of_masks_is_an_error():
+    flow = tiny_vector_flow()
+    u = torch.randn(2, 2)
+    with torch.no_grad(), recording_masks() as masks:
+        flow(u, full=True)
+    with pytest.raises(RuntimeError, match='more ReLU masks'):
+        linear_map(flow, masks[:-1])(u)
+    with pytest.raises(RuntimeError, match='fewer ReLU masks'):
+        linear_map(flow, masks + masks[:1])(u)
