@@ -78,7 +78,7 @@ def spectral_norm_sq(decoder, u: torch.Tensor, multiplier: torch.Tensor, power: 
                         device='cpu' if generator is not None else logits.device).to(logits.device)
     with torch.no_grad():
         if rounds == 'explicit':
-            step = _explicit_round(_jacobian_columns(_detached_call(decoder), point, scale))
+            step = _explicit_round(scale(_jacobian_columns(_detached_call(decoder), point)[1]))
         elif rounds == 'masks':
             step = _round(pullback, linear_map(decoder, masks), scale)
         elif rounds == 'push':
@@ -107,27 +107,28 @@ def _push(pullback, logits: torch.Tensor):
 
 
 def _explicit_round(jacobian: torch.Tensor):
-    """One graph-free round with the explicit Jacobian (B, N, d): cheap when d is small."""
+    """One graph-free round with the explicit Jacobian, given as columns (d, B, *full): cheap when d is small."""
+    jacobian = jacobian.flatten(2).permute(1, 2, 0)                               # (d, B, *full) -> (B, N, d)
+
     def step(u_k, m):
         direction = _normalise(torch.einsum('bnd,bn->bd', jacobian, _normalise(u_k).flatten(1)) * m)
         return torch.einsum('bnd,bd->bn', jacobian, m * direction).view_as(u_k)
     return step
 
 
-def _jacobian_columns(fixed, point: torch.Tensor, scale) -> torch.Tensor:
+def _jacobian_columns(fixed, point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The output at ``point`` (B, *full) and the Jacobian's columns (d, B, *full) from d batched JVPs, which
+    compute the primal once."""
     basis = torch.eye(point.shape[1], dtype=point.dtype, device=point.device)
     tangents = basis.unsqueeze(1).expand(-1, point.shape[0], -1)                  # (d, B, d)
-    columns = vmap(lambda t: jvp(fixed, (point,), (t,))[1])(tangents)            # (d, B, *full)
-    return scale(columns).flatten(2).permute(1, 2, 0)                            # (B, N, d)
+    return vmap(lambda t: jvp(fixed, (point,), (t,)), out_dims=(None, 0))(tangents)
 
 
 def full_jacobian(decoder, u: torch.Tensor) -> torch.Tensor:
     """The Jacobian of the full output ``act(flow(u))`` per sample, (B, N, d), from d batched JVPs (vmap)."""
-    fixed = _detached_call(decoder)
-    point = u.detach()
-    with torch.no_grad():
-        slope = decoder.output_slope(fixed(point))
-    return _jacobian_columns(fixed, point, _scaler(slope)).detach()
+    logits, columns = _jacobian_columns(_detached_call(decoder), u.detach())
+    columns = _scaler(decoder.output_slope(logits))(columns)
+    return columns.flatten(2).permute(1, 2, 0).detach()
 
 
 def orthogonality_scores(jacobian: torch.Tensor, log_sv: torch.Tensor | None = None) -> dict[str, float]:
