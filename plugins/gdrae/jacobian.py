@@ -9,8 +9,8 @@ maps only.
 The spectral estimate follows the reference: ``power`` rounds of v_k = J_e^T û_{k-1}, u_k = J_e v̂_k from a random
 u_0, without a graph except for the last product, and ``sn = <u_K, u_{K-1}>`` ≈ σ_max(J_e)² per sample. J_e^T
 products are ``torch.func.vjp`` pullbacks of one forward pass. Three choices make it cheaper without changing a
-value or a gradient (``bench/gdrae_step.py``: the overhead over a plain AE fell from 6.2× to 3.2× on Sector2D and
-from 5.6× to 3.9× on 64×64 images, one CPU thread):
+value or a gradient (``bench/gdrae_step.py``: the overhead over a plain AE fell from about 6× to 3–3.5× on
+Sector2D and to 3.9–4.4× on 64×64 images, one CPU thread):
 
 - ``<J_e v̂_K, u_{K-1}> = <J_e^T u_{K-1}, v̂_K> = ‖J_e^T u_{K-1}‖``, because v̂_K is J_e^T u_{K-1} normalised. So the
   differentiated last round is one VJP with a graph (a double backward), not a forward-mode JVP through the flow
