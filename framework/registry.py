@@ -30,6 +30,7 @@ class Entry:
     obj: Any
     description: str
     module: str
+    settings: tuple = ()       # scripts: the settings dataclasses whose fields are its top-level config keys
 
     @property
     def type_name(self) -> str:
@@ -62,13 +63,18 @@ _index: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 _listeners: list[Callable[[Entry], None]] = []
 
 
-def add(kind: str, name: str, obj: Any, description: str | None = None) -> Entry:
-    """Register ``obj`` under ``kind/name``; the decorators in ``register`` call this."""
+def add(kind: str, name: str, obj: Any, description: str | None = None, settings: tuple | type = ()) -> Entry:
+    """Register ``obj`` under ``kind/name``; the decorators in ``register`` call this.
+
+    A script declares the dataclasses it reads its top-level keys from (``settings=EvalSettings``), so that
+    ``-h`` can list them and a misspelt key can be caught before anything runs.
+    """
     if kind not in KINDS:
         raise UnknownComponentError('kind', kind)
     if description is None:
         description = first_line(obj.__doc__)
-    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'))
+    settings = settings if isinstance(settings, tuple) else (settings,)
+    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'), settings)
     existing = _index[kind].get(name)
     if existing is not None:
         if _same_definition(existing.obj, obj):
@@ -125,9 +131,9 @@ class _Register:
         if kind not in KINDS:
             raise AttributeError(f'no component kind {kind!r}; kinds are {", ".join(KINDS)}')
 
-        def decorator_for(name: str, description: str | None = None) -> Callable:
+        def decorator_for(name: str, description: str | None = None, settings: tuple | type = ()) -> Callable:
             def decorate(obj):
-                add(kind, name, obj, description)
+                add(kind, name, obj, description, settings)
                 return obj
             return decorate
         return decorator_for
