@@ -16,3 +16,8 @@ T = TypeVar('T')
 def settings_from(cfg, cls: type[T]) -> T:
     """``cls`` built from the config's top-level keys of the same names (dataclass defaults otherwise)."""
     return build_from_signature(cls, cfg)
+
+
+# Top-level keys that any script may read without declaring them: where runs live and which one to load.
+# Everything else a script reads belongs to a dataclass it declares with ``settings=``.
+COMMON_KEYS = ('load', 'checkpoint', 'device', 'runs_root')
