@@ -1,4 +1,4 @@
-"""Hybrid sampling (``shared/specs/sae.md`` §1.9): new codes whose coordinates come from different observations.
+"""Hybrid sampling (Leeb et al., "Structure by Architecture", Sec. 3): new codes whose coordinates come from different observations.
 
 Each latent coordinate (or each block of coordinates, with ``groups``) of a new code is drawn independently
 from a bank of encoded training codes, so samples follow the product of the aggregate posterior's marginals.

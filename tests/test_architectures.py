@@ -46,7 +46,7 @@ def test_dlib_refuses_vectors_with_a_hint():
 
 
 def test_conv12_parameter_counts_match_the_sae_paper():
-    """AE 1,022,671 and VAE 1,024,219 on 64x64x3 with d=12 (shared/specs/sae.md §1, counted by the authors)."""
+    """AE 1,022,671 and VAE 1,024,219 on 64x64x3 with d=12 (counted by the SAE paper's authors)."""
     shape = [3, 64, 64]
     decoder = framework.create('decoder', 'conv12', latent_dim=12, out_shape=shape)
     ae_encoder = framework.create('encoder', 'conv12', in_shape=shape, out_dim=12)

@@ -1,4 +1,4 @@
-"""Procedural datasets: deterministic per index, factors change the image as they say, anchors.md §3 geometry."""
+"""Procedural datasets: deterministic per index, factors change the image as they say, dSprites' measured geometry."""
 from __future__ import annotations
 
 import math
@@ -47,7 +47,7 @@ def test_sprites_deterministic_and_factor_sensitive(sprites):
 def test_sprites_shapes_differ_with_measured_areas(sprites):
     x = sprites.images_for(torch.tensor([[s, 5, 0, 16, 16] for s in range(3)]))
     areas = x.sum((1, 2, 3))
-    assert areas.tolist() == pytest.approx([370, 289, 226], rel=0.06)       # anchors.md §3.7, scale 1
+    assert areas.tolist() == pytest.approx([370, 289, 226], rel=0.06)       # real dSprites frames, scale 1
     for a in range(3):
         for b in range(a + 1, 3):
             overlap = (x[a] * x[b]).sum() / ((x[a] + x[b]).clamp(max=1)).sum()

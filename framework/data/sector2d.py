@@ -1,4 +1,4 @@
-"""``sector2d``: GDRAE's quarter-annulus manifold (``shared/specs/gdrae.md`` §3.1), offline and instant.
+"""``sector2d``: GDRAE's quarter-annulus manifold (``plugins/gdrae/README.md``), offline and instant.
 
 (u, v) ~ U[0, 1]^2; angle = v pi/2; radius = sqrt(1 + 3u) (``uniform: true``, the exact solution of the
 ``sector2dunif`` generator's constraints: constant area element, so the points are uniform in area) or

@@ -4,7 +4,7 @@ Same factors, sizes, values and flat index as the published file: color 1, shape
 scale 6 (0.5..1), orientation 40 (0..2 pi), posX 32 and posY 32 (0..1), posY fastest; the constant colour is
 dropped by default as in ``dsprites``. Images are binary 1x64x64, hard-edged, a pure function of the index.
 
-Geometry (``shared/specs/anchors.md`` §3.7, measured on real dSprites frames): the shape's centroid sits at
+Geometry (measured on real dSprites frames): the shape's centroid sits at
 column 15.9 + 31.5 posX and row 15.4 + 31.7 posY (row 0 at the top); at scale 1 the square has side 19.2
 px, the ellipse axes 26 x 14 px (long axis horizontal at orientation 0), the heart is the classic implicit
 curve (x^2 + y^2 - 1)^3 = x^2 y^3 with lobes up and tip down, about 18 px wide; orientation turns the shape

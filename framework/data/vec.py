@@ -1,4 +1,4 @@
-"""``vec``: the SAE paper's toy dataset (``shared/specs/sae.md`` §4.1), offline and instant.
+"""``vec``: the SAE paper's toy dataset (Leeb et al., "Structure by Architecture"), offline and instant.
 
 A frozen, randomly initialised MLP (8 -> 128 -> 128 -> 128 -> 100, Mish between layers, PyTorch's default
 initialisation) maps ``num_samples`` draws of N(0, I_8) to 100-D observations. ``seed`` fixes both the network

@@ -1,4 +1,4 @@
-"""``ae``: the plain autoencoder (``shared/specs/sae.md`` §2)."""
+"""``ae``: the plain autoencoder (the SAE paper's baseline)."""
 from __future__ import annotations
 
 import torch

@@ -15,7 +15,7 @@ def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
 
 
 def sae_code_kl(mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """The SAE code's "KL", ½ Σ_j (μ² + σ − log σ − 1) with σ the standard deviation (``sae.md`` §2 quirk)."""
+    """The SAE code's "KL", ½ Σ_j (μ² + σ − log σ − 1) with σ the standard deviation (a quirk of the SAE paper's released code)."""
     std = log_std.exp()
     return 0.5 * (mean.pow(2) + std - log_std - 1).sum(-1)
 

@@ -28,7 +28,7 @@ class WAE(GaussianPrior, AutoencoderMethod):
     """WAE-MMD: reconstruction + reg_wt * MMD(prior samples, codes), IMQ kernel with C = latent_dim.
 
     ``batch_scaled_mmd`` divides the MMD by the batch size once more, as the SAE paper's code does
-    (``shared/specs/sae.md`` §2); set it false for the textbook WAE.
+    (as the SAE paper's released code does); set it false for the textbook WAE.
     """
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,

@@ -1,6 +1,6 @@
 """The reference discretiser and discrete information measures, vectorised over code × factor pairs.
 
-The conventions are disentanglement_lib's (``shared/specs/anchors.md`` §2): factors are class indices, each code
+The conventions are disentanglement_lib's: factors are class indices, each code
 dimension is discretised into 20 equal-width bins over its own observed range, and mutual information is in
 nats, exactly as ``sklearn.metrics.mutual_info_score`` computes it, but for all code × factor pairs in one
 ``bincount`` instead of a Python loop per pair.

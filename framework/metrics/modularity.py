@@ -1,4 +1,4 @@
-"""Modularity and explicitness (Ridgeway & Zemel 2018, §3), disentanglement_lib's form.
+"""Modularity and explicitness (Ridgeway & Zemel 2018, Sec. 3), disentanglement_lib's form.
 
 Modularity: from the discretised mutual information m (D, F), each code should carry information about one
 factor only: δ_i = Σ_{j ≠ j*} m[i, j]² / (max_j m[i, j]² (F − 1)) and modularity = mean_i (1 − δ_i) (Eq. 3 of

@@ -28,7 +28,7 @@ def activation(name: str | None) -> nn.Module:
 class ConvLayer(nn.Sequential):
     """Upsample (bilinear ×2) -> Conv k×k (same padding) -> MaxPool 2 -> GroupNorm(8) -> activation.
 
-    The layer of the SAE paper's conv stacks (``shared/specs/sae.md`` §1.1): down-sampling is a conv followed by
+    The layer of the SAE paper's conv stacks (Leeb et al., "Structure by Architecture"): down-sampling is a conv followed by
     a max-pool, never a strided conv; each step is optional.
     """
 

@@ -1,8 +1,8 @@
 """The SAE paper's 12- and 16-layer conv encoders and decoders (``a/e/conv12``, ``a/d/conv16``, ...).
 
-Layouts follow ``shared/specs/sae.md`` §1.2-1.3: one character per conv layer, ``D`` a conv followed by a 2×2
+Layouts follow the SAE paper's appendix architectures: one character per conv layer, ``D`` a conv followed by a 2×2
 max-pool, ``U`` a bilinear ×2 upsample followed by a conv, ``.`` a conv at the same resolution. For vector
-data (``in_shape`` of length 1) every layer becomes ``Linear(width, width)`` + activation (§1.7).
+data (``in_shape`` of length 1) every layer becomes ``Linear(width, width)`` + activation (the SAE paper's vector variant).
 With 64 channels on 64×64×3 images the conv12 AE has 1,022,671 parameters, as the paper's runs print.
 """
 from __future__ import annotations
