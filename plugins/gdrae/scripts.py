@@ -32,7 +32,7 @@ from .jacobian import full_jacobian, orthogonality_scores, spectral_norm_sq
 @dataclass
 class GdraeEvalSettings:
     """``fig gdrae-eval`` settings (top-level keys)."""
-    mode: str = 'val'            # the split whose observations are encoded: train, val, test or full
+    mode: str = 'full'           # the split whose observations are encoded: full (the reference's), train, val, test
     ident: str = 'gdrae'         # names results/<ident>.json and images/<ident>_*.png
     eval_seed: int = 0           # seeds the prior points and the observations drawn
     jacob_points: int = 64       # prior points at which the exact Jacobian is computed
