@@ -53,7 +53,7 @@ def check_state_matches(method: torch.nn.Module, state: dict, path: Path) -> Non
     own = method.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    reshaped = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    reshaped = sorted(k for k in set(own) & set(state) if _shape(own[k]) != _shape(state[k]))
     if missing or unexpected or reshaped:
         lines = []
         if missing:
@@ -65,3 +65,8 @@ def check_state_matches(method: torch.nn.Module, state: dict, path: Path) -> Non
                 f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in reshaped[:10]))
         raise RunError(f'Checkpoint {path} does not fit the model built from this config; '
                        + '; '.join(lines) + '. Load it with the config it was trained with (`--load RUN`).')
+
+
+def _shape(value) -> tuple | None:
+    """A tensor's shape; None for a module's extra state (``get_extra_state``), which has none."""
+    return tuple(value.shape) if hasattr(value, 'shape') else None

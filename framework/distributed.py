@@ -81,6 +81,9 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
     """SHA-256 over a state dict's names, dtypes, shapes and raw bytes, in key order (compares ranks)."""
     h = hashlib.sha256()
     for key in sorted(state):
+        if not isinstance(state[key], torch.Tensor):       # a module's extra state (``get_extra_state``)
+            h.update(f'{key}|{state[key]!r}|'.encode())
+            continue
         tensor = state[key].detach().cpu().contiguous()
         h.update(f'{key}|{tensor.dtype}|{tuple(tensor.shape)}|'.encode())
         h.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())

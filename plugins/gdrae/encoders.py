@@ -1,4 +1,4 @@
-"""GDRAE's image encoder (``shared/specs/gdrae.md`` §1.2): strided convs down to 4×4, a 4×4 conv, a 1×1 conv.
+"""GDRAE's image encoder: strided convs down to 4×4, a 4×4 conv, a 1×1 conv.
 
 The reference has three variants that differ only in the width of the 4×4 conv (``fc_width``): 128 for dSprites
 ("Simple"), 256 for 3DFaces/SmallNORB ("Complex") and RGB data. No BatchNorm. The noise z = μ + σ·ε of the

@@ -1,4 +1,4 @@
-"""GDRAE's injective flow decoders (``shared/specs/gdrae.md`` §1.1, §1.2, §1.3).
+"""GDRAE's injective flow decoders (the reference's vector and image decoders).
 
 Both decoders map a scaled latent ``u = C·z`` through a fixed isometric embedding into a wide space, then through
 fixed random orthogonal mixings and additive couplings, so the map ``u -> full output`` is injective by
@@ -11,7 +11,7 @@ Interface shared by both decoders (what ``method.GDRAE`` relies on):
   observation, with the sigmoid applied for images.
 - ``observed(full)``: the observed part of a full pre-activation output (no activation).
 - ``output_slope(full)``: the derivative of the output activation at ``full``, detached (None for the identity);
-  the spec's linearised transpose freezes it (§2.1).
+  the reference's linearised transpose freezes it.
 - ``invert(full)``: the exact left inverse, full output -> u.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def fixed_orthogonal(out_features: int, in_features: int, generator: torch.Gener
     """Rows/columns of a random orthogonal n×n matrix, n = max(out, in): (out, in).
 
     out > in gives an isometric embedding (orthonormal columns), out < in a co-isometry (orthonormal rows),
-    out == in an orthogonal matrix (the spec's ``InvConv2d1x1Fixed``, §1.3).
+    out == in an orthogonal matrix (the reference's fixed invertible 1×1 convolution).
     """
     n = max(out_features, in_features)
     q, r = torch.linalg.qr(torch.randn(n, n, generator=generator, dtype=torch.float64))
@@ -63,7 +63,7 @@ class FixedLinear(nn.Module):
 # --------------------------------------------------------------------------- vectors (Sector2D)
 
 class _VectorCoupling(nn.Module):
-    """Fixed orthogonal mixing, then h_b <- h_b + W2·ReLU(W1·h_a + b1) + b2 (spec §1.1 step 3)."""
+    """Fixed orthogonal mixing, then h_b <- h_b + W2·ReLU(W1·h_a + b1) + b2 (an additive coupling)."""
 
     def __init__(self, width: int, hidden: int, generator: torch.Generator):
         super().__init__()
@@ -88,7 +88,7 @@ class VectorFlowDecoder(nn.Module):
     piecewise_linear = True     # linear maps, biases and piecewise.relu only (see piecewise.py)
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], width: int = 1024, coupling_hidden: int = 1024,
-                 n_flows: int = 3, orth_seed: int = 0, init_std: float = 0.02):
+                 n_flows: int = 3, orth_seed: int | None = None, init_std: float = 0.02):
         super().__init__()
         self.latent_dim, self.out_shape = int(latent_dim), tuple(out_shape)
         if len(self.out_shape) != 1:
@@ -96,11 +96,11 @@ class VectorFlowDecoder(nn.Module):
                               f'For images use `a/gdrae` (decoder gdrae-flow64).')
         if latent_dim > width or self.out_shape[0] > width:
             raise ConfigError(f'gdrae-flow needs width >= latent_dim and the observation size; got width={width}.')
-        generator = torch.Generator().manual_seed(int(orth_seed))
+        generator = orthogonal_generator(orth_seed)
         self.embed = FixedLinear(self.latent_dim, width, generator)
         self.flows = nn.ModuleList(_VectorCoupling(width, coupling_hidden, generator) for _ in range(n_flows))
         self.final = FixedLinear(width, width, generator)
-        _init_normal(self, init_std)
+        init_normal(self, init_std)
 
     def forward(self, u: torch.Tensor, full: bool = False) -> torch.Tensor:
         """(B, latent_dim) -> (B, width) with ``full``, else the observation (B, *out_shape)."""
@@ -126,7 +126,7 @@ class VectorFlowDecoder(nn.Module):
 # --------------------------------------------------------------------------- images (64×64)
 
 class _InitBlock(nn.Module):
-    """u -> [x_a, g0(x_a)] at ``init_size``², x_a the depth-to-space of an isometric embedding of u (§1.2 a)."""
+    """u -> [x_a, g0(x_a)] at ``init_size``², x_a the depth-to-space of an isometric embedding of u."""
 
     def __init__(self, latent_dim: int, half: int, hidden: int, init_size: int, generator: torch.Generator):
         super().__init__()
@@ -148,7 +148,7 @@ class _InitBlock(nn.Module):
 
 
 class _ImageStage(nn.Module):
-    """Fixed 1×1 embedding + depth-to-space ×2, then mixing and an additive coupling (§1.2 b)."""
+    """Fixed 1×1 embedding + depth-to-space ×2, then mixing and an additive coupling."""
 
     def __init__(self, in_ch: int, out_ch: int, hidden_in: int, hidden_out: int, generator: torch.Generator):
         super().__init__()
@@ -180,17 +180,18 @@ class ImageFlowDecoder(nn.Module):
     piecewise_linear = True     # up to the output sigmoid, which output_slope handles
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], ncs: Sequence[int] = (128, 64, 32, 16, 4),
-                 hidden_ncs: Sequence[int] = (256, 128, 64, 32, 16), init_size: int = 4, orth_seed: int = 0):
+                 hidden_ncs: Sequence[int] = (256, 128, 64, 32, 16), init_size: int = 4,
+                 orth_seed: int | None = None):
         super().__init__()
         self.latent_dim, self.out_shape = int(latent_dim), tuple(out_shape)
         ncs, hidden_ncs = [int(c) for c in ncs], [int(c) for c in hidden_ncs]
         _check_image_flow(self.out_shape, self.latent_dim, ncs, hidden_ncs, init_size)
-        generator = torch.Generator().manual_seed(int(orth_seed))
+        generator = orthogonal_generator(orth_seed)
         self.init = _InitBlock(self.latent_dim, ncs[0] // 2, hidden_ncs[0], init_size, generator)
         self.stages = nn.ModuleList(_ImageStage(ncs[i], ncs[i + 1], hidden_ncs[i], hidden_ncs[i + 1], generator)
                                     for i in range(len(ncs) - 1))
         self.final = FixedLinear(ncs[-1], ncs[-1], generator, conv=True)
-        # ConvTranspose2d keeps PyTorch's default init, as in the reference (spec §1.3).
+        # ConvTranspose2d keeps PyTorch's default init, as in the reference.
 
     def forward(self, u: torch.Tensor, full: bool = False) -> torch.Tensor:
         """(B, latent_dim) -> logits (B, ncs[-1], H, W) with ``full``, else the image (B, C, H, W) in [0, 1]."""
@@ -235,7 +236,17 @@ def _check_image_flow(out_shape, latent_dim, ncs, hidden_ncs, init_size) -> None
         raise ConfigError(f'gdrae-flow64: every entry of ncs must be even (couplings split channels); got {ncs}.')
 
 
-def _init_normal(module: nn.Module, std: float) -> None:
+def orthogonal_generator(orth_seed: int | None) -> torch.Generator:
+    """The generator of the fixed orthogonal maps: ``orth_seed``, or the run's seed when it is None.
+
+    The run's seed is torch's initial seed, which ``fig train`` sets from ``--seed`` before it builds the model,
+    so a seed sweep also resamples the fixed matrices, as the reference does with ``np.random.seed(rand_seed)``.
+    Reading it draws nothing, so the rest of the initialisation is unchanged.
+    """
+    return torch.Generator().manual_seed(int(torch.initial_seed() if orth_seed is None else orth_seed))
+
+
+def init_normal(module: nn.Module, std: float) -> None:
     """N(0, std²) weights and zero biases for Linear and Conv2d layers (the reference's ``init_weights``)."""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
@@ -248,4 +259,5 @@ def num_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-__all__ = ['VectorFlowDecoder', 'ImageFlowDecoder', 'FixedLinear', 'fixed_orthogonal', 'num_parameters']
+__all__ = ['VectorFlowDecoder', 'ImageFlowDecoder', 'FixedLinear', 'fixed_orthogonal', 'init_normal',
+           'orthogonal_generator', 'num_parameters']

@@ -1,8 +1,8 @@
-"""The flows are piecewise linear, so a flow with frozen ReLU masks and no biases *is* its Jacobian (gdrae.md §2.1).
+"""The flows are piecewise linear, so a flow with frozen ReLU masks and no biases *is* its Jacobian (plugins/gdrae/README.md, "The method").
 
 GDRAE's flow decoders are made of linear maps, biases and ReLUs (the output sigmoid is handled apart, through the
 decoder's ``output_slope``). At a point u every ReLU acts as multiplication by its mask ``pre-activation > 0``,
-so ``J_F(u) v`` is the same network applied to v with the masks frozen at u and the biases dropped: the spec's
+so ``J_F(u) v`` is the same network applied to v with the masks frozen at u and the biases dropped: the reference's
 "slope-frozen, bias-free copy". That costs less than one plain forward, against a forward-mode JVP (which re-runs
 the primal, about 2.2 forwards on CPU) or a VJP of the VJP (about 1.5 forwards). Transposes still come from
 ``torch.func.vjp``; nothing here is a hand-written derivative rule.

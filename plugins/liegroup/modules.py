@@ -1,5 +1,5 @@
 """The paper's encoder and decoder (``a/liegroup``): image encoder -> group feature t_E -> posterior heads, and
-codes z -> exponential mapping layer t_G = vec(expm(Σ z_i A_i)) -> image decoder (spec §1.1-1.3).
+codes z -> exponential mapping layer t_G = vec(expm(Σ z_i A_i)) -> image decoder (Sec. 4 of the paper).
 
 Both are registered (``encoder/liegroup``, ``decoder/liegroup``) so that ``a/liegroup`` selects them; the
 ``liegroup`` method calls their extra entry points (``group_features``, ``posterior``, ``logits``) to reach
@@ -39,7 +39,7 @@ def check_subgroups(subgroup_sizes_ls: Sequence[int], subspace_sizes_ls: Sequenc
 
 
 def xavier_init(module: nn.Module) -> None:
-    """Xavier-uniform weights for every conv/linear layer, default biases (spec §1.1 'Initialisation')."""
+    """Xavier-uniform weights for every conv/linear layer, default biases (as the released code initialises)."""
     for layer in module.modules():
         if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.xavier_uniform_(layer.weight)
@@ -49,7 +49,7 @@ def xavier_init(module: nn.Module) -> None:
 class LieGroupEncoder(nn.Module):
     """Lie group VAE encoder: conv trunk to the group feature t_E, per-subgroup MLP heads for mean/log-variance.
 
-    S = Σ subgroup sizes; subgroup k's slice of t_E feeds two heads s_k -> 4 s_k -> L_k (spec §1.1)."""
+    S = Σ subgroup sizes; subgroup k's slice of t_E feeds two heads s_k -> 4 s_k -> L_k."""
 
     def __init__(self, in_shape: Sequence[int], out_dim: int, subgroup_sizes_ls: Sequence[int] = (100,),
                  subspace_sizes_ls: Sequence[int] = (10,), trunk_hidden: int = 256):
@@ -98,12 +98,14 @@ class LieGroupEncoder(nn.Module):
 class LieGroupDecoder(nn.Module):
     """Lie group VAE decoder: t_G = vec(expm(Σ z_i A_i)) with a learnable Lie algebra basis, then deconvs.
 
-    One block of generators per subgroup; the dlib deconv decoder reads the S-dimensional t_G (spec §1.2-1.3);
-    sigmoid output for images."""
+    One block of generators per subgroup; the dlib deconv decoder reads the S-dimensional t_G; sigmoid output for
+    images. ``no_exp`` is the paper's ablation without the exponential mapping (the "VAE" and "bottleneck-VAE" rows
+    of its ablation table): t_G = Linear(4L→S)(ReLU(Linear(L→4L)(z))), Xavier-initialised, as the released code's
+    ``--no_exp``; the basis is still created, so the Hessian and commutator penalties act on unused matrices."""
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], subgroup_sizes_ls: Sequence[int] = (100,),
                  subspace_sizes_ls: Sequence[int] = (10,), lie_alg_init_scale: float = 1.0e-3,
-                 expm_method: str = 'taylor', trunk_hidden: int = 256):
+                 expm_method: str = 'taylor', trunk_hidden: int = 256, no_exp: bool = False):
         super().__init__()
         self.subgroup_sizes, self.subspace_sizes = check_subgroups(subgroup_sizes_ls, subspace_sizes_ls)
         if int(latent_dim) != sum(self.subspace_sizes):
@@ -113,7 +115,7 @@ class LieGroupDecoder(nn.Module):
             raise ConfigError(f'expm_method must be one of {ops.EXPM_METHODS}, got {expm_method!r}')
         self.latent_dim, self.out_shape, self.expm_method = int(latent_dim), tuple(out_shape), expm_method
         self.sides = [math.isqrt(s) for s in self.subgroup_sizes]
-        # one (L_k, m_k, m_k) block per subgroup, entries N(0, init_scale²): every G starts near I (spec §1.2)
+        # one (L_k, m_k, m_k) block per subgroup, entries N(0, init_scale²): every G starts near I
         self.basis = nn.ParameterList(nn.Parameter(torch.randn(l, m, m) * lie_alg_init_scale)
                                       for l, m in zip(self.subspace_sizes, self.sides))
         feature_dim = sum(self.subgroup_sizes)
@@ -125,6 +127,11 @@ class LieGroupDecoder(nn.Module):
                                           nn.Linear(trunk_hidden, trunk_hidden), nn.ReLU(),
                                           nn.Linear(trunk_hidden, numel(self.out_shape)), Reshape(self.out_shape))
         xavier_init(self.post_exp)
+        self.no_exp = bool(no_exp)
+        if self.no_exp:
+            self.bottleneck = nn.Sequential(nn.Linear(self.latent_dim, 4 * self.latent_dim), nn.ReLU(),
+                                            nn.Linear(4 * self.latent_dim, feature_dim))
+            xavier_init(self.bottleneck)
 
     @property
     def is_image(self) -> bool:
@@ -137,7 +144,9 @@ class LieGroupDecoder(nn.Module):
             return [ops.group_element(c.float(), a.float(), self.expm_method) for c, a in zip(codes, self.basis)]
 
     def group_features(self, z: torch.Tensor) -> torch.Tensor:
-        """t_G: (B, L) -> (B, S), each group element flattened row-major."""
+        """t_G: (B, L) -> (B, S), each group element flattened row-major (the MLP instead with ``no_exp``)."""
+        if self.no_exp:
+            return self.bottleneck(z)
         return torch.cat([g.flatten(1) for g in self.group_elements(z)], dim=1)
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:

@@ -1,13 +1,13 @@
 """The Lie group maths of the Commutative Lie Group VAE (Zhu, Xu, Tao, ICML 2021), as pure tensor functions.
 
-- ``group_element``: G(z) = expm(Σ_i z_i A_i), the exponential mapping layer (paper §4, spec §1.2);
+- ``group_element``: G(z) = expm(Σ_i z_i A_i), the exponential mapping layer (Sec. 4 of the paper);
 - ``expm``: the matrix exponential, by ``torch.linalg.matrix_exp`` or by a scaling-and-squaring Taylor form
   (``bench/liegroup_step.py`` measures both against ``scipy.linalg.expm``);
 - ``hessian_penalty``: the basis products A_b A_a that must vanish for ∂²t_G/∂z_a∂z_b = 0 (paper Prop. 2);
 - ``commutator_penalty``: [A_a, A_b] = 0 (paper Prop. 1), or the released code's variant (``'parity'``).
 
 Both penalties are the released code's normalisation: (1/L²) Σ_{a≠b} ‖·‖_F², with L² counting the (zeroed)
-diagonal (``shared/specs/liegroup.md`` §1.5).
+diagonal (as the released code does).
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def group_element(z: torch.Tensor, basis: torch.Tensor, method: str = 'matrix_ex
 
 
 def pairwise_products(basis: torch.Tensor) -> torch.Tensor:
-    """P[a, b] = A_b A_a for all pairs: (L, m, m) -> (L, L, m, m) (the code's broadcast, spec §1.5)."""
+    """P[a, b] = A_b A_a for all pairs: (L, m, m) -> (L, L, m, m) (the released code's broadcast)."""
     return basis.unsqueeze(0) @ basis.unsqueeze(1)
 
 
@@ -82,7 +82,7 @@ def hessian_penalty(basis: torch.Tensor) -> torch.Tensor:
 
 def commutator_penalty(basis: torch.Tensor, form: str = 'bracket') -> torch.Tensor:
     """(1/L²) Σ_{a≠b} ‖C_ab‖_F² with C_ab = A_a A_b − A_b A_a (``'bracket'``, the paper's decomposition
-    constraint) or C_ab = A_b A_a − (A_b A_a)ᵀ (``'parity'``: what the released code computes, spec §1.5)."""
+    constraint) or C_ab = A_b A_a − (A_b A_a)ᵀ (``'parity'``: what the released code computes)."""
     if form not in COMMUTATORS:
         raise ValueError(f"commutator must be one of {COMMUTATORS}, got {form!r}")
     num = basis.shape[0]

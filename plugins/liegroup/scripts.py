@@ -1,37 +1,48 @@
 """``fig liegroup-basis --load RUN``: pictures and numbers of a trained run's Lie algebra basis.
 
 Writes ``images/basis.png`` (each A_i as a heatmap, red positive, blue negative, one shared scale),
-``images/lie_traversals.png`` (the released code's traversal: each latent replaced by 20 values in [-4, 4],
-spec §5) and ``results/liegroup_basis.json`` (‖A_i‖, the Hessian products ‖A_j A_i‖ and commutators
+``images/lie_traversals.png`` (the released code's traversal: each latent replaced by 20 values in [-4, 4]) and ``results/liegroup_basis.json`` (‖A_i‖, the Hessian products ‖A_j A_i‖ and commutators
 ‖[A_i, A_j]‖ per subgroup, which show how far the learned basis is from commuting).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from framework import register
+from framework.errors import ConfigError
+from framework.settings import settings_from
 
 from . import ops
 
 
-@register.script('liegroup-basis')
+@dataclass
+class BasisSettings:
+    """``fig liegroup-basis`` settings (top-level keys)."""
+    pixels_per_entry: int = 8        # each matrix entry becomes a square of this many pixels in basis.png
+    traversal_span: float = 4.0      # latents are traversed over [-span, span], as the released code does
+    traversal_steps: int = 20        # values per traversed latent
+
+
+@register.script('liegroup-basis', settings=BasisSettings)
 def liegroup_basis(cfg):
     """Heatmaps of the learned Lie algebra basis A_i, ±4 traversals, product/commutator norms of a run."""
     from framework.logging import make_grid, save_png
     from framework.runs import write_json_atomic
     from framework.scripts.common import load_run
 
+    settings = settings_from(cfg, BasisSettings)
     run = load_run(cfg, split='val')
     method = run.method
     if not hasattr(method.decoder, 'basis'):
-        raise SystemExit(f'{run.run_dir} was not trained with a/liegroup m/liegroup: its decoder has no Lie basis.')
-    scale = cfg.pull('pixels_per_entry', 8, silent=True)
+        raise ConfigError(f'{run.run_dir} was not trained with a/liegroup m/liegroup: its decoder has no Lie basis.')
     images = run.run_dir / 'images'
     images.mkdir(parents=True, exist_ok=True)
     blocks = [a.detach().cpu() for a in method.decoder.basis]
-    save_png(basis_heatmaps(blocks, scale), images / 'basis.png')
+    save_png(basis_heatmaps(blocks, settings.pixels_per_entry), images / 'basis.png')
 
-    span, steps = cfg.pull('traversal_span', 4.0, silent=True), cfg.pull('traversal_steps', 20, silent=True)
+    span, steps = settings.traversal_span, settings.traversal_steps
     with torch.no_grad():
         x = run.dataset.batch(torch.arange(1))['x'].to(run.device)
         if len(run.dataset.observation_shape) == 3:

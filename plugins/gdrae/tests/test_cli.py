@@ -1,27 +1,11 @@
 """The README commands, run as subprocesses at test size: train on Sector2D and on sprites, then gdrae-eval."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+import math
 
-ROOT = Path(__file__).resolve().parents[3]
+from framework.testing import only_run, run_cli as fig
+
 SMALL_SECTOR = ['--dataset.num_samples', '512', '--batch_size', '16', '--jacob_batch', '8', '--decoder.width', '32',
                 '--decoder.coupling_hidden', '32', '--encoder.hidden', '[32, 32]', '--sv_hidden', '32']
-
-
-def fig(*args, timeout=300):
-    env = dict(os.environ, OMP_NUM_THREADS='1')   # one thread: far faster than two on a shared, loaded CPU
-    done = subprocess.run([sys.executable, 'main.py', *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
-
-
-def only_run(root: Path) -> Path:
-    runs = [p for p in root.iterdir() if (p / 'config.yaml').exists()]
-    assert len(runs) == 1, runs
-    return runs[0]
 
 
 def test_sector2d_train_and_gdrae_eval(tmp_path):
@@ -37,6 +21,8 @@ def test_sector2d_train_and_gdrae_eval(tmp_path):
                 'abs_corr', 'predicted_sv'):
         assert key in result
     assert 0 <= result['angle_best_abs_corr'] <= 1 and len(result['abs_corr']) == 2
+    assert result['sv_match_err'] == result['sv_match_err_ratio']         # the reference's Sector2D definition
+    assert abs(result['capacity'] - math.exp(result['log_capacity'])) < 1e-6   # "capacity" is C, not log C
     assert result['power_iteration_err'] < 1e-2
     assert abs(result['predicted_sv'][0] * result['predicted_sv'][1] - 1) < 0.5   # Π s = 1 per point
     assert (run / 'images' / 'gdrae_chart.png').stat().st_size > 0

@@ -1,7 +1,7 @@
 """The README's image command at test size: train a/gdrae m/gdrae d/sprites for 2 steps, then gdrae-eval."""
 import json
 
-from plugins.gdrae.tests.test_cli import fig, only_run
+from framework.testing import only_run, run_cli as fig
 
 
 def test_images_train_and_gdrae_eval(tmp_path):
@@ -14,6 +14,7 @@ def test_images_train_and_gdrae_eval(tmp_path):
     fig('gdrae-eval', '--load', str(run), '--jacob_points', '2')
     result = json.loads((run / 'results' / 'gdrae.json').read_text())
     assert len(result['predicted_sv']) == 10 and 'jacob_ortho' in result
+    assert result['sv_match_err'] == result['sv_match_err_nmae']          # the reference's image definition
     assert (run / 'images' / 'gdrae_traversals.png').stat().st_size > 0
     # the README's `fig eval-metrics --load RUN` (framework suite) reads a gdrae run; one small metric here
     fig('eval-metrics', '--load', str(run), '--metrics', '{mig: {num_train: 200, num_bins: 10}}', '--ident', 'm')

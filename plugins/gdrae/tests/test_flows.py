@@ -1,4 +1,4 @@
-"""The flow decoders are injective: exact left inverses, full-rank Jacobians, fixed orthogonal maps (gdrae.md §1)."""
+"""The flow decoders are injective: exact left inverses, full-rank Jacobians, fixed orthogonal maps."""
 import torch
 
 from plugins.gdrae.flows import ImageFlowDecoder, VectorFlowDecoder, fixed_orthogonal, num_parameters
@@ -73,11 +73,11 @@ def test_distinct_latents_decode_to_distinct_outputs():
 
 def test_orthogonal_maps_are_fixed_buffers_and_counts_match_the_reference():
     flow = ImageFlowDecoder(10, (1, 64, 64))
-    assert num_parameters(flow) == 737_776            # gdrae.md §1.2: the flow's trainable parameters
+    assert num_parameters(flow) == 737_776            # the reference image decoder's flow: 737,776 trainable parameters
     assert all('weight' in n for n, _ in flow.named_buffers())
     buffer_names = {n for n, _ in flow.named_buffers()}
     assert not buffer_names & {n for n, _ in flow.named_parameters()}
     vector = VectorFlowDecoder(2, (2,))
-    # gdrae.md §1.1: 4,204,034 decoder parameters, of which the SV predictor 2-1024-1024-1 has 1,053,697 and the
+    # the reference Sector2D decoder: 4,204,034 decoder parameters, of which the SV predictor 2-1024-1024-1 has 1,053,697 and the
     # capacity 1 (both live in the method here)
     assert num_parameters(vector) == 4_204_034 - 1_053_697 - 1

@@ -1,4 +1,4 @@
-"""torch.func Jacobian products against torch.autograd.functional.jacobian on small decoders (gdrae.md §2.1)."""
+"""torch.func Jacobian products against torch.autograd.functional.jacobian on small decoders."""
 import math
 
 import torch
@@ -42,7 +42,7 @@ def test_frozen_mask_flow_is_the_jacobian_vector_product():
 
 def literal_power_iteration(flow, u, multiplier, power, noise):
     """The reference's rounds written out with explicit autograd Jacobians: v_k = J_e^T û_{k-1}, u_k = J_e v̂_k, only
-    the last J_e v̂ with a graph, sn = <u_K, u_{K-1}> (gdrae.md §2.1). The output slope is detached, as there."""
+    the last J_e v̂ with a graph, sn = <u_K, u_{K-1}>. The output slope is detached, as there."""
     def one(p):
         return flow(p[None], full=True).flatten()
     jac = torch.stack([torch.autograd.functional.jacobian(one, p, create_graph=True) for p in u])    # (B, N, d)
@@ -95,7 +95,7 @@ def test_power_iteration_converges_to_the_largest_singular_value_squared():
 
 
 def test_gradient_of_the_estimate_is_half_the_gradient_of_sigma_max_squared():
-    """Only the last J v̂ is differentiated, so at convergence d sn = σ û^T dJ v̂ = ½ d(σ²) (spec §2.1)."""
+    """Only the last J v̂ is differentiated, so at convergence d sn = σ û^T dJ v̂ = ½ d(σ²)."""
     torch.manual_seed(0)
     flow = tiny_vector_flow()
     u = torch.randn(2, 2)
@@ -117,13 +117,24 @@ def test_gradient_of_the_estimate_is_half_the_gradient_of_sigma_max_squared():
 def test_orthogonality_scores_on_hand_built_jacobians():
     orthogonal = torch.tensor([[[3.0, 0.0], [0.0, 2.0], [0.0, 0.0]]])
     scores = orthogonality_scores(orthogonal, torch.log(torch.tensor([[3.0, 2.0]])))
-    assert scores['jacob_ortho'] == 0.0
-    assert abs(scores['sv_match_err']) < 1e-6
+    assert scores['jacob_ortho'] == 0.0 and scores['jacob_ortho_pooled'] == 0.0
+    assert abs(scores['sv_match_err_ratio']) < 1e-6 and abs(scores['sv_match_err_nmae']) < 1e-6
     assert abs(scores['jacob_sv'][0] - 3.0) < 1e-5 and abs(scores['jacob_sv'][1] - 2.0) < 1e-5
     sheared = torch.tensor([[[1.0, 1.0], [0.0, 1.0]]])     # J^T J = [[1, 1], [1, 2]]
     scores = orthogonality_scores(sheared, torch.zeros(1, 2))
-    assert math.isclose(scores['jacob_ortho'], 1.0 / 1.5, rel_tol=1e-6)
-    assert math.isclose(scores['sv_match_err'], (0 + (math.sqrt(2) - 1)) / 2, rel_tol=1e-5)
+    assert math.isclose(scores['jacob_ortho'], 1.0 / (1.5 + 1e-8), rel_tol=1e-6)
+    # column norms 1 and sqrt(2) against predicted 1 and 1
+    assert math.isclose(scores['sv_match_err_ratio'], (0 + (math.sqrt(2) - 1)) / 2, rel_tol=1e-5)
+    assert math.isclose(scores['sv_match_err_nmae'], ((math.sqrt(2) - 1) / 2) / ((1 + math.sqrt(2)) / 2), rel_tol=1e-5)
+
+
+def test_orthogonality_is_averaged_per_sample_as_the_reference_does():
+    """Two samples with different scales: the per-sample mean of ratios differs from the pooled ratio of means."""
+    sheared = torch.tensor([[1.0, 1.0], [0.0, 1.0]])        # J^T J = [[1, 1], [1, 2]]: ratio 1 / 1.5
+    scaled = 10 * torch.eye(2)                                # J^T J = 100 I: ratio 0
+    scores = orthogonality_scores(torch.stack([sheared, scaled]))
+    assert math.isclose(scores['jacob_ortho'], (1 / 1.5 + 0) / 2, rel_tol=1e-6)
+    assert math.isclose(scores['jacob_ortho_pooled'], ((1 + 1 + 0 + 0) / 4) / ((1 + 2 + 100 + 100) / 4), rel_tol=1e-6)
 
 
 def test_replaying_the_wrong_number_of_masks_is_an_error():

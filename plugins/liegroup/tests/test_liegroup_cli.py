@@ -1,20 +1,12 @@
 """The README's commands, end to end through `python main.py` (tiny steps, small images, tiny sample counts)."""
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from framework.testing import run_cli as fig
+
 TINY_SUITE = ('{factor-vae: {batch_size: 16, num_train: 20, num_eval: 20, num_variance_estimate: 200}, '
               'beta-vae: {num_train: 20, num_eval: 20}, liegroup-mig: {num_train: 200}, '
               'sap: {num_train: 200, num_test: 200}, liegroup-factor-leakage: {num_train: 200}}')
-
-
-def fig(*args):
-    done = subprocess.run([sys.executable, 'main.py', *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
 
 
 def test_train_basis_and_parity_metrics_on_sprites(tmp_path):

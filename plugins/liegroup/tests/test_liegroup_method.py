@@ -1,4 +1,4 @@
-"""The liegroup method: architecture sizes from the spec and every loss term on a hand-built case."""
+"""The liegroup method: architecture sizes from the released code and every loss term on a hand-built case."""
 import math
 
 import pytest
@@ -24,10 +24,10 @@ def count(module):
 
 
 @pytest.mark.parametrize('channels, size, total, trunk, heads, basis, decoder', [
-    (1, 100, 897_665, 403_492, 88_820, 1_000, 404_353),          # dSprites, spec §1.3 table
+    (1, 100, 897_665, 403_492, 88_820, 1_000, 404_353),          # dSprites: the released model's counts
     (3, 400, 2_283_015, 481_616, 1_315_220, 4_000, 482_179),     # 3DShapes
 ])
-def test_parameter_counts_match_the_spec(channels, size, total, trunk, heads, basis, decoder):
+def test_parameter_counts_match_the_released_model(channels, size, total, trunk, heads, basis, decoder):
     model = build((channels, 64, 64), (size,), (10,))
     assert count(model) == total
     assert count(model.encoder.trunk) == trunk
@@ -113,12 +113,56 @@ def test_forward_switch_decodes_the_encoder_feature(probability, from_encoder):
 
 def test_forward_switch_is_one_coin_per_batch_with_probability_p():
     model, _ = hand_built(forward_eg_prob=0.2)
-    torch.manual_seed(0)
-    draws = [model.decode_encoder_feature_now() for _ in range(4000)]
+    draws = [model.decode_encoder_feature_now(step) for step in range(4000)]
     assert abs(sum(draws) / len(draws) - 0.2) < 0.025       # binomial sd 0.0063
     model.train()
     calls = [model.training_step({'x': torch.ones(2, 1, 16, 16)})['from_encoder'].item() for _ in range(40)]
     assert 0 < sum(calls) < 40                              # the step uses the coin
+    assert calls == draws[:40]                              # training step s takes coin s
+    assert model.steps_taken == 40
+
+
+def test_the_coin_depends_on_the_run_seed_and_the_step_only():
+    """Under DDP every rank reseeds its global stream differently; the coins must still agree across ranks."""
+    torch.manual_seed(5)
+    rank0 = build(forward_eg_prob=0.5)
+    torch.manual_seed(5)
+    rank1 = build(forward_eg_prob=0.5)
+    torch.manual_seed(100)                                   # rank 0's own stream ...
+    coins0 = [rank0.decode_encoder_feature_now(s) for s in range(64)]
+    torch.manual_seed(101)                                   # ... and rank 1's
+    coins1 = [rank1.decode_encoder_feature_now(s) for s in range(64)]
+    assert coins0 == coins1 and 10 < sum(coins0) < 54
+    torch.manual_seed(6)
+    other_seed = build(forward_eg_prob=0.5)
+    assert [other_seed.decode_encoder_feature_now(s) for s in range(64)] != coins0
+
+
+def test_the_step_count_travels_in_the_state_dict():
+    model = build()
+    model.train()
+    model.training_step({'x': torch.rand(2, 1, 16, 16)})
+    model.training_step({'x': torch.rand(2, 1, 16, 16)})
+    copy = build()
+    copy.load_state_dict(model.state_dict())
+    assert copy.steps_taken == 2
+
+
+def test_kl_capacity_control_targets_a_linear_ramp():
+    """β·|KL − min(C·step/leadin, C)|, the released code's capacity control (hand-computed at three steps)."""
+    model = build(capacity=4.0, capacity_leadin=10, reg_wt=3.0, hy_rec=0.0, hy_hes=0.0, forward_eg_prob=0.0)
+    assert [model.capacity_target(s) for s in (0, 5, 10, 20)] == [0.0, 2.0, 4.0, 4.0]
+    model.train()
+    x = torch.rand(2, 1, 16, 16)
+    for step in range(12):
+        torch.manual_seed(step)
+        out = model.training_step({'x': x})
+        target = min(4.0 * step / 10, 4.0)
+        expected = out['rec_loss'] + 3.0 * (out['kl'] - target).abs()
+        assert torch.allclose(out['loss'], expected, rtol=1e-6), step
+    off = build(capacity=0.0, reg_wt=3.0, hy_rec=0.0, hy_hes=0.0, forward_eg_prob=0.0)
+    out = off.training_step({'x': x})
+    assert torch.allclose(out['loss'], out['rec_loss'] + 3.0 * out['kl'], rtol=1e-6)
 
 
 def test_a_training_step_reaches_every_part():
@@ -160,3 +204,29 @@ def test_taylor_exponential_gives_the_same_step_as_matrix_exp():
     a, b = reference.training_step({'x': x}), taylor.training_step({'x': x})
     for key in ('loss', 'group_loss', 'hessian_loss', 'commute_loss'):
         assert torch.allclose(a[key], b[key], rtol=1e-5), key
+
+
+def test_no_exp_replaces_the_exponential_by_an_mlp_and_keeps_the_basis():
+    torch.manual_seed(0)
+    with_exp, without = build(), build()
+    decoder = LieGroupDecoder(2, (1, 16, 16), subgroup_sizes_ls=[4], subspace_sizes_ls=[2], no_exp=True)
+    # L = 2 latents, S = 4: Linear(2 -> 8) and Linear(8 -> 4) beside the unchanged rest
+    assert count(decoder) == count(with_exp.decoder) + (2 * 8 + 8) + (8 * 4 + 4)
+    z = torch.tensor([[0.3, -1.2]])
+    first, second = decoder.bottleneck[0], decoder.bottleneck[2]
+    expected = second.weight @ torch.relu(first.weight @ z[0] + first.bias) + second.bias
+    assert torch.allclose(decoder.group_features(z)[0], expected, atol=1e-6)
+    assert len(decoder.basis) == 1
+    without.decoder = decoder
+    out = without.training_step({'x': torch.rand(2, 1, 16, 16)})
+    (out['loss'] - without.hy_hes * out['hessian_loss']).backward()
+    assert without.decoder.basis[0].grad is None or not without.decoder.basis[0].grad.any()   # unused by the data
+    del with_exp
+
+
+def test_the_ablation_configs_select_no_exp():
+    from framework.config import compose, to_plain
+    vae = to_plain(compose('a/liegroup', 'm/liegroup-vae', 'd/vec'))
+    bottleneck = to_plain(compose('a/liegroup', 'm/liegroup-bottleneck', 'd/vec'))
+    assert (vae['no_exp'], vae['hy_rec'], vae['forward_eg_prob']) == (True, 0.0, 0.0)
+    assert (bottleneck['no_exp'], bottleneck['hy_rec'], bottleneck['forward_eg_prob']) == (True, 0.1, 0.2)

@@ -2,13 +2,13 @@
 # The README's reduced sprites experiment: beta-VAE (a/dlib m/vae, beta 5) vs the Lie group VAE (a/liegroup
 # m/liegroup), SEEDS seeds each, STEPS steps of batch BATCH on 32x32 procedural sprites, scored with
 # eval/liegroup-repo-fast. A strongly reduced schedule for a shared CPU: not the paper's protocol.
-#   usage: bash plugins/liegroup/reduced_experiment.sh OUT_DIR [STEPS] [BATCH] [SEEDS]
+#   usage: bash bench/liegroup_reduced.sh OUT_DIR [STEPS] [BATCH] [SEEDS]
 set -euo pipefail
 out=${1:?give an output folder for the runs}
 steps=${2:-500}
 batch=${3:-32}
 seeds=${4:-"0 1"}
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 common=(d/sprites --dataset.size 32 --steps "$steps" --batch_size "$batch" --lr 1.0e-3 --runs_root "$out"
         --include_eval false --viz_every 0 --progress false --log_every 25)
 for seed in $seeds; do
