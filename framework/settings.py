@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from .config import build_from_signature
+from .config.build import build_from_signature
 
 T = TypeVar('T')
 
