@@ -70,9 +70,9 @@ def missing_component_message(where: str, key: str, untyped: bool = False) -> st
     """``method/vae needs a decoder ...``: names the config files that provide one."""
     from .project import configs_providing
     files = configs_providing(key)
-    problem = (f'the config has `{key}:` settings but no `{key}._type` (a file sets options of a {key} '
-               f'without choosing one)' if untyped else 'the config has none')
-    shown = ', '.join(files[:8]) + (f' and {len(files) - 8} more (`fig -h` lists every config)' if len(files) > 8 else '')
+    problem = (f'the config sets options of a {key} without choosing one (no `{key}._type`)' if untyped
+               else f'the config has no `{key}`')
+    shown = ', '.join(files[:8]) + (f' and {len(files) - 8} more; `fig -h` lists them all' if len(files) > 8 else '')
     fix = (f'Add a {key} config to the command line, e.g. {files[0]} (known: {shown})'
            if files else f'Add a config that sets `{key}: {{_type: {key}/...}}` (`fig list {key}` names them)')
     return f'{where} needs a {key}, but {problem}. {fix}.'

@@ -7,23 +7,33 @@ The name is a flag, not a positional word, because positional words on the comma
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..data.download import ALIASES, SOURCES, download_dataset as fetch_dataset
 from ..data.paths import resolve_root
 from ..errors import ConfigError
 from ..registry import register
+from ..settings import setting, settings_from
 
 
-@register.script('download-dataset')
+@dataclass
+class DownloadSettings:
+    name: str | None = setting(None, f'the dataset: {", ".join(sorted(SOURCES))}')
+    root: str | None = setting(None, 'the folder to write into (default $STRUCTREP_DATA/<name> or local_data/<name>)')
+
+
+@register.script('download-dataset', settings=DownloadSettings)
 def download_dataset(cfg):
     """Download a dataset's published files (`fig download-dataset --name 3dshapes`)."""
     known = ', '.join(sorted(SOURCES))
-    name = cfg.pull('name', None, silent=True)
+    settings = settings_from(cfg, DownloadSettings)
+    name = settings.name
     if not name:
         raise ConfigError(f'Which dataset? `fig download-dataset --name NAME`; names: {known}.')
     key = ALIASES.get(str(name), str(name))
     if key not in SOURCES:
         raise ConfigError(f'No published files are known for {name!r}; names: {known}.')
-    root = cfg.pull('root', None, silent=True)
+    root = settings.root
     directory = resolve_root(root, key) if root else None
     paths = fetch_dataset(key, directory)
     for path in paths:
