@@ -55,11 +55,13 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
         try:
             validate_types(config)
             script = meta.pull('script_name', None, silent=True)
-            if script is not None:
-                for warning in check_config(config, script):
-                    print(f'warning: {warning}', file=sys.stderr)
+            warnings = [] if script is None else check_config(config, script)
         except FrameworkError as exc:
             fail(exc)
+        if _checking_only:
+            raise self.TerminationFlag(warnings)
+        for warning in warnings:
+            print(f'warning: {warning}', file=sys.stderr)
 
     def handle_exception(self, meta, config, exc):
         if isinstance(exc, FrameworkError):
@@ -167,8 +169,27 @@ def _check_script(project, script: str) -> None:
                          f'`fig -h` describes them.')
 
 
+def check_command(*argv: str) -> list[str]:
+    """Everything ``fig ARGV`` checks before its script starts (names, keys, values), without running it.
+
+    Returns the warnings the command would print; raises the ``FrameworkError`` it would report.
+    """
+    global _checking_only
+    from .config import project
+    _checking_only = True
+    try:
+        return project().main([str(a) for a in argv])
+    finally:
+        _checking_only = False
+
+
+_checking_only = False
+
+
 def fail(exc: BaseException) -> None:
     """Print a user-fixable error as one message and exit with status 2 (no traceback)."""
+    if _checking_only:
+        raise exc
     logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # omnifig would log the same failure again
     print(f'error: {exc}', file=sys.stderr)
     sys.exit(2)

@@ -41,6 +41,7 @@ FRAMEWORK_KEYS = {
     'dataset_tag': "the dataset's name in run names and metric suites",
     'method_tag': "the method's name in run names",
 }
+COMMAND_LINE = 'the command line'
 META_PREFIX = '_'          # _type, _base, _meta, _mod: omnifig's own keys, read by omnifig itself
 _REFERENCE_PREFIXES = ('<>', '<o>', '<!>')
 
@@ -66,7 +67,7 @@ def check_config(cfg, script_name: str) -> list[str]:
 
 def config_sources(cfg) -> list[tuple[str, dict]]:
     """(label, raw data) from the highest precedence down: the command line, then each file in order."""
-    out = [('the command line', flags_as_dict(cfg.pull('_meta.argv', [], silent=True) or []))]
+    out = [(COMMAND_LINE, flags_as_dict(cfg.pull('_meta.argv', [], silent=True) or []))]
     manager = cfg.manager
     for name in cfg.cro:
         try:
@@ -165,11 +166,27 @@ class _Checker:
             if key.startswith(META_PREFIX):
                 continue
             here = path + (key,)
-            if own is not None and key not in own:
-                label = origin(self.sources, here)
-                if label is None or not is_run_config(label):
-                    (self.unknown if strict else self.loose).append((here, sorted(own)))
+            if own is not None and key not in own and not self._excused(node, path, key):
+                (self.unknown if strict else self.loose).append((here, sorted(own)))
             self._walk_value(value, here)
+
+    def _excused(self, node: dict, path: tuple, key: str) -> bool:
+        """Keys that are not read but not mistakes either.
+
+        A run's saved config.yaml may hold keys an older version read. And a file may offer an option to whichever
+        component another file chooses (d/vec sets ``decoder.hidden`` for the MLP decoders; a/msp-resnet's
+        ``encoder.k`` stays behind when an earlier a/e/conv12 wins): such a key is excused when another component
+        of the same kind takes it and the node's ``_type`` comes from another source. From the command line, or
+        beside the ``_type`` it belongs to, an unread key is always an error.
+        """
+        label = origin(self.sources, path + (key,))
+        if label is not None and is_run_config(label):
+            return True
+        if label in (None, COMMAND_LINE) or not node.get('_type'):
+            return False
+        chosen_by = origin(self.sources, path + ('_type',))
+        kind = registry.split_type(node['_type'])[0]
+        return chosen_by != label and kind in _kinds_reading(key)
 
     def _walk_value(self, value: Any, path: tuple) -> None:
         if isinstance(value, dict):
