@@ -108,3 +108,11 @@ def test_keys_of_a_loaded_run_are_not_checked_but_new_ones_are(runs_root):
     assert (run / 'results' / 'again.json').exists()
     code, text = run_in_process('eval', '--load', str(run), '--eval_batchs', '1')
     assert code == 2 and 'did you mean `eval_batches`' in text, text
+
+
+def test_show_prints_what_train_would_refuse():
+    code, text = run_in_process('show', 'demo', '--stpes', '3')
+    assert code == 0, text
+    assert 'stpes: 3' in text and 'fig train would refuse this config' in text and 'did you mean `steps`' in text
+    code, text = run_in_process('show', 'demo')
+    assert code == 0 and 'would refuse' not in text

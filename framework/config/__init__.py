@@ -7,6 +7,7 @@ all), which the papers' commands rely on. One module per job, all names importab
 - ``build``            components built from their constructor signature (``Builder`` for sub-components);
 - ``project``          finding the project from any directory, ``compose`` and ``create``, name checks;
 - ``keys``             strict configs: every key must be read by a component, the script or the framework;
+- ``provenance``       which file (or the command line) each value came from;
 - ``saving``           the composed config as plain YAML for a run's ``config.yaml``.
 
 ``tests/test_config.py`` pins the omnifig behaviours worked around here.

@@ -14,7 +14,7 @@ that are read:
 
 Keys that come only from a loaded run's saved ``config.yaml`` (``--load RUN``) are not checked: an older run may
 carry keys that are no longer read, and they are ignored as before. A script that declares no settings yet has
-its components checked and its unknown top-level keys reported as warnings.
+its components checked, and unknown top-level keys from the command line reported as warnings.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from typing import Any
 from .. import registry
 from ..errors import ConfigError
 from .build import is_builder, missing_component_message
-from .omnifig_patches import load_yaml
+from .provenance import COMMAND_LINE, config_sources, is_run_config, origin  # noqa: F401  (show imports them here)
 
 # Top-level keys that the framework reads for any script that builds a run (framework/scripts/common.py).
 FRAMEWORK_KEYS = {
@@ -41,7 +41,6 @@ FRAMEWORK_KEYS = {
     'dataset_tag': "the dataset's name in run names and metric suites",
     'method_tag': "the method's name in run names",
 }
-COMMAND_LINE = 'the command line'
 META_PREFIX = '_'          # _type, _base, _meta, _mod: omnifig's own keys, read by omnifig itself
 _REFERENCE_PREFIXES = ('<>', '<o>', '<!>')
 
@@ -63,56 +62,6 @@ def check_config(cfg, script_name: str) -> list[str]:
     checker.check_builders(data, [])
     checker.check_values(data)
     return checker.warnings(script_name)
-
-
-def config_sources(cfg) -> list[tuple[str, dict]]:
-    """(label, raw data) from the highest precedence down: the command line, then each file in order."""
-    out = [(COMMAND_LINE, flags_as_dict(cfg.pull('_meta.argv', [], silent=True) or []))]
-    manager = cfg.manager
-    for name in cfg.cro:
-        try:
-            raw = load_yaml(Path(manager.find_config_path(name)))
-        except Exception:
-            raw = {}
-        out.append((name, raw if isinstance(raw, dict) else {}))
-    return out
-
-
-def origin(sources, path: tuple) -> str | None:
-    """The label of the highest-precedence source that sets ``path`` (None: none of them, e.g. a default)."""
-    for label, raw in sources:
-        node = raw
-        for part in path:
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            return label
-    return None
-
-
-def flags_as_dict(argv) -> dict:
-    """``['--a.b', '1', '--c=x']`` -> ``{'a': {'b': 1}, 'c': 'x'}`` (the keys a command line sets)."""
-    data, key = {}, None
-    for term in argv:
-        if term.startswith('--'):
-            key, eq, value = term[2:].partition('=')
-            if eq:
-                _put(data, key, load_yaml(value))
-                key = None
-            else:
-                _put(data, key, True)
-        elif key is not None:
-            _put(data, key, load_yaml(term))
-            key = None
-    return data
-
-
-def is_run_config(label: str) -> bool:
-    """Whether a config source is a run's saved ``config.yaml`` (added by ``--load RUN``)."""
-    from ..runs import RUN_CONFIG_FILE, is_run
-    path = Path(label)
-    return path.name == RUN_CONFIG_FILE and is_run(path.parent)
 
 
 def component_keys(type_name: str) -> tuple[set[str], bool]:
@@ -167,7 +116,10 @@ class _Checker:
                 continue
             here = path + (key,)
             if own is not None and key not in own and not self._excused(node, path, key):
-                (self.unknown if strict else self.loose).append((here, sorted(own)))
+                if strict:
+                    self.unknown.append((here, sorted(own)))
+                elif origin(self.sources, here) == COMMAND_LINE:      # files may hold the script's own keys
+                    self.loose.append((here, sorted(own)))
             self._walk_value(value, here)
 
     def _excused(self, node: dict, path: tuple, key: str) -> bool:
@@ -350,10 +302,3 @@ def _sequence_keys() -> set[str]:
     for cls in (FactorWalk, TransformSequences):
         keys |= set(inspect.signature(cls).parameters) - {'base'}
     return keys
-
-
-def _put(data: dict, dotted: str, value) -> None:
-    parts = dotted.split('.')
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value

@@ -3,7 +3,7 @@
 Names: dsprites, 3dshapes (or 3ds), mpi3d-toy / mpi3d-realistic / mpi3d-real (mpi3d = toy), smallnorb,
 cars3d, mnist; celeba explains its manual download. Files go to ``$STRUCTREP_DATA/<name>`` (default
 ``local_data/<name>``; MPI3D to ``mpi3d``) unless ``--root`` names a folder. Files already present are kept.
-The name is a flag, not a positional word, because positional words on the command line are config names.
+``fig download-dataset 3dshapes`` is the same as ``--name 3dshapes`` (framework/cli.py rewrites the word).
 """
 from __future__ import annotations
 

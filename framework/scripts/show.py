@@ -2,17 +2,34 @@
 from __future__ import annotations
 
 from ..config import to_plain
-from ..config.keys import config_sources, origin
+from ..config.keys import check_config
+from ..config.provenance import config_sources, origin
+from ..errors import FrameworkError
 from ..registry import register
 from ..settings import AnyKeys
 
 
 @register.script('show', settings=AnyKeys)
 def show(cfg):
-    """Print the composed config and which config file (or flag) each value came from."""
+    """Print the composed config and which config file (or flag) each value came from.
+
+    The config is also checked as `fig train` would check it; what train would refuse is printed at the end.
+    """
     text = format_provenance(cfg)
+    verdict = train_verdict(cfg)
+    if verdict:
+        text += '\n\n' + verdict
     print(text)
     return text
+
+
+def train_verdict(cfg) -> str:
+    """What `fig train` would refuse in this config (unknown keys, bad values), or '' when it would start."""
+    try:
+        check_config(cfg, 'train')
+    except FrameworkError as exc:
+        return f'# fig train would refuse this config: {exc}'
+    return ''
 
 
 def format_provenance(cfg) -> str:
