@@ -65,13 +65,22 @@ def setting(default: Any = dataclasses.MISSING, help: str = '', *, min: float | 
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
-def settings_from(cfg, cls: type[T]) -> T:
-    """``cls`` built from the config's top-level keys of the same names (dataclass defaults otherwise)."""
+def settings_from(cfg, cls: type[T], prefix: str = '') -> T:
+    """``cls`` built from the config's top-level keys of the same names (dataclass defaults otherwise).
+
+    Values are checked against the fields' types and limits; ``prefix`` names a nested node in messages.
+    """
+    nested = {}
     for spec in fields_of(cls):
+        if spec.nested is not None:
+            node = cfg.peek(spec.name, None, silent=True)
+            nested[spec.name] = spec.default if node is None else \
+                settings_from(node, spec.nested, f'{prefix}{spec.name}.')
+            continue
         value = cfg.pull(spec.name, _ABSENT, silent=True)
-        if value is not _ABSENT and not spec.nested:
-            check_value(spec, value)
-    return build_from_signature(cls, cfg)
+        if value is not _ABSENT:
+            check_value(spec, value, prefix + spec.name)
+    return build_from_signature(cls, cfg, kwargs=nested)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,8 +171,10 @@ def _type_problem(kind: Any, value: Any) -> str | None:
         if not isinstance(value, bool):
             return 'expects true or false'
     elif kind in (str, Path):
-        if not isinstance(value, (str, Path)):
-            return 'expects one text value' if isinstance(value, (list, tuple, dict)) else 'expects a text value'
+        if isinstance(value, (list, tuple, dict)):
+            return 'expects one text value'
+        if not isinstance(value, (str, Path, int, float)) or isinstance(value, bool):
+            return 'expects a text value'           # a number is fine: --ident 2 means "2"
     elif kind in (list, tuple) or origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             return 'expects a list such as [1, 2]'

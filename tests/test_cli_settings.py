@@ -53,7 +53,7 @@ def test_values_that_fit_pass(name, value):
     ('mode', 'tset', '`--mode` must be one of train, val'),
     ('hidden', 32, '`--hidden` expects a list such as [1, 2]'),
     ('hidden', ['a'], '`--hidden` expects a list of int'),
-    ('schedule', 3, '`--schedule` expects a text value'),
+    ('schedule', [3], '`--schedule` expects one text value'),
 ])
 def test_values_that_do_not_fit_name_the_key_and_the_fix(name, value, message):
     with pytest.raises(ConfigError) as info:
@@ -65,3 +65,15 @@ def test_nested_fields_are_checked_with_their_dotted_key():
     val = fields_of(Inner)[0]
     with pytest.raises(ConfigError, match=r'`--inner.val` must be at most 1'):
         check_value(val, 1.5, 'inner.val')
+
+
+def test_settings_from_reads_nested_nodes_and_checks_values():
+    from framework.config import compose
+    from framework.settings import settings_from
+    settings = settings_from(compose(steps=3, inner={'val': 0.25}), Example)
+    assert settings.steps == 3 and settings.inner == Inner(val=0.25) and settings.hidden == [32, 32]
+    assert settings_from(compose(), Example).inner == Inner()
+    with pytest.raises(ConfigError, match='`--inner.val` must be at most 1'):
+        settings_from(compose(inner={'val': 2.0}), Example)
+    with pytest.raises(ConfigError, match='`--steps` must be at least 0'):
+        settings_from(compose(steps=-1), Example)

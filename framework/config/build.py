@@ -108,6 +108,8 @@ def coerce(value, param: inspect.Parameter, config=None):
             raise TypeError
         if want is tuple and isinstance(value, (list, tuple)):
             return tuple(value)
+        if want is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)                       # --ident 2 means the name "2"
         if want is str and not isinstance(value, str):
             raise TypeError
     except (TypeError, ValueError):
