@@ -26,6 +26,7 @@ How a field is written, which is everything ``-h`` and the checks read::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
 import types
@@ -98,7 +99,8 @@ class FieldSpec:
         return type_name(self.type)
 
 
-def fields_of(cls: type) -> list[FieldSpec]:
+@functools.lru_cache(maxsize=None)
+def fields_of(cls: type) -> tuple[FieldSpec, ...]:
     """The keys of a settings dataclass, with types, defaults and help lines."""
     try:
         hints = typing.get_type_hints(cls)
@@ -119,7 +121,7 @@ def fields_of(cls: type) -> list[FieldSpec]:
         if not help_line and nested is not None:
             help_line = (nested.__doc__ or '').strip().splitlines()[0] if nested.__doc__ else ''
         specs.append(FieldSpec(f.name, kind, default, help_line, f.metadata, nested))
-    return specs
+    return tuple(specs)
 
 
 def check_value(spec: FieldSpec, value: Any, key: str | None = None) -> None:

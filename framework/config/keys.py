@@ -19,6 +19,7 @@ its components checked, and unknown top-level keys from the command line reporte
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,15 @@ def check_config(cfg, script_name: str) -> list[str]:
     return checker.warnings(script_name)
 
 
-def component_keys(type_name: str) -> tuple[set[str], bool]:
+def component_keys(type_name: str) -> tuple[frozenset[str], bool]:
     """(constructor argument names, accepts any key) of the component ``type_name``."""
-    entry = registry.get(*registry.split_type(type_name))
-    params = inspect.signature(entry.obj).parameters.values()
-    names = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return _signature_keys(registry.get(*registry.split_type(type_name)).obj)
+
+
+@functools.lru_cache(maxsize=None)
+def _signature_keys(obj) -> tuple[frozenset[str], bool]:
+    params = inspect.signature(obj).parameters.values()
+    names = frozenset(p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
 
 
@@ -284,16 +289,23 @@ def _or(words: list[str]) -> str:
 
 
 def _kinds_reading(key: str) -> list[str]:
-    kinds = []
-    for entry in registry.entries():
-        if entry.kind in ('script', 'metric') or entry.kind in kinds:
-            continue
+    """The component kinds with a constructor argument ``key`` (in registry order)."""
+    entries = [e for e in registry.entries() if e.kind not in ('script', 'metric')]
+    return _argument_index(tuple((e.kind, e.obj) for e in entries)).get(key, [])
+
+
+@functools.lru_cache(maxsize=4)
+def _argument_index(components: tuple) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for kind, obj in components:
         try:
-            if key in inspect.signature(entry.obj).parameters:
-                kinds.append(entry.kind)
+            names = _signature_keys(obj)[0]
         except (TypeError, ValueError):
             continue
-    return kinds
+        for name in names:
+            if kind not in index.setdefault(name, []):
+                index[name].append(kind)
+    return index
 
 
 def _sequence_keys() -> set[str]:

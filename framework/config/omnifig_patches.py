@@ -19,7 +19,7 @@ from omnifig.config.nodes import ConfigDenseNode, ConfigNode
 from ..errors import ConfigError
 
 
-class _YamlLoader(yaml.SafeLoader):
+class _YamlLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):     # libyaml's parser where installed
     """YAML 1.1 reads ``1e-3`` as a string; this loader reads every float literal as a float."""
 
 
