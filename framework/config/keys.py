@@ -21,13 +21,12 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
-from pathlib import Path
 from typing import Any
 
 from .. import registry
 from ..errors import ConfigError
 from .build import is_builder, missing_component_message
-from .provenance import COMMAND_LINE, config_sources, is_run_config, origin  # noqa: F401  (show imports them here)
+from .provenance import COMMAND_LINE, config_sources, is_run_config, origin
 
 # Top-level keys that the framework reads for any script that builds a run (framework/scripts/common.py).
 FRAMEWORK_KEYS = {
@@ -166,8 +165,9 @@ class _Checker:
         parts = [self._describe(path, known) for path, known in self.unknown]
         noun = 'key' if len(parts) == 1 else 'keys'
         listing = '; '.join(parts)
+        stop = '' if listing.endswith('?') else '.'
         raise ConfigError(
-            f'Unknown config {noun} {listing}{"" if listing.endswith("?") else "."} Nothing was run: a key that nothing reads would be '
+            f'Unknown config {noun} {listing}{stop} Nothing was run: a key that nothing reads would be '
             f'ignored silently. `fig {script_name} -h` lists the script\'s keys; a component\'s keys are its '
             f'constructor arguments (`fig list <kind>`), and `fig show <configs>` prints the composed config.')
 

@@ -46,6 +46,7 @@ def format_provenance(cfg) -> str:
                 else:
                     label = origin(sources, path + (key,))
                     label = 'command line' if label == 'the command line' else label
-                    lines.append(f'{pad}{key}: {child!r}'.ljust(48) + f'  # {label or "default (constructor signature)"}')
+                    label = label or 'default (constructor signature)'
+                    lines.append(f'{pad}{key}: {child!r}'.ljust(48) + f'  # {label}')
     walk(to_plain(cfg), (), 0)
     return '\n'.join(lines)
