@@ -1,10 +1,12 @@
-"""Command-line conveniences on top of omnifig's parser, as omnifig "behaviors".
+"""Command-line behaviour on top of omnifig's parser, as omnifig "behaviors"; the text lives in ``cli_help``.
 
 - ``--reg-wt 4`` is the same key as ``--reg_wt 4`` (YAML files use underscores);
 - ``fig list encoder`` lists one kind and ``fig download-dataset 3dshapes`` names a dataset (a positional word);
 - ``--load RUN`` adds the run's saved ``config.yaml`` as the lowest-precedence config, so the named configs
   and the command-line flags still win; ``--load RUN1 RUN2 ...`` (or a folder of runs) gives the script a list;
-- unknown scripts and config names fail with the closest known names; our own errors print as one message;
+- ``fig``, ``fig -h`` and ``fig <script> -h`` print usage and exit 0;
+- before a script runs, its config is checked: unknown names, unknown keys and bad values are refused with one
+  message and exit status 2, before anything is written (``framework/config/keys.py``);
 - omnifig's per-key report is printed only with ``-v``.
 """
 from __future__ import annotations
@@ -20,11 +22,12 @@ from . import runs
 from .errors import FrameworkError
 
 _POSITIONAL_ARGUMENT = {'list': 'kind', 'download-dataset': 'name'}   # `fig list encoder`
+_HELP_FLAGS = ('-h', '--help')
 
 
 class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
-                  description='--a-b means --a_b; --load RUN; helpful errors for unknown names'):
-    """Rewrites argv before omnifig parses it."""
+                  description='--a-b means --a_b; --load RUN; help; strict configs; helpful errors'):
+    """Rewrites argv before omnifig parses it, and checks the composed config before the script runs."""
 
     def __init__(self, project, **kwargs):
         super().__init__(project, **kwargs)
@@ -32,7 +35,10 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
 
     def parse_argv(self, meta, argv, script_name=None):
         try:
-            argv = rewrite_argv(self.project, list(argv))
+            argv = list(argv)
+            if not argv or any(term in _HELP_FLAGS for term in argv):
+                show_help(self.project, argv)
+            argv = rewrite_argv(self.project, argv)
             meta['argv'] = list(argv)          # `fig show` reports which values came from the command line
             return argv
         except FrameworkError as exc:
@@ -45,10 +51,17 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
         if not meta.pull('verbose', False, silent=True):
             config.silent = True
         from .config import validate_types
+        from .config.keys import check_config
         try:
             validate_types(config)
+            script = meta.pull('script_name', None, silent=True)
+            warnings = [] if script is None else check_config(config, script)
         except FrameworkError as exc:
             fail(exc)
+        if _checking_only:
+            raise self.TerminationFlag(warnings)
+        for warning in warnings:
+            print(f'warning: {warning}', file=sys.stderr)
 
     def handle_exception(self, meta, config, exc):
         if isinstance(exc, FrameworkError):
@@ -60,16 +73,26 @@ class Verbose(fig.Behavior, name='verbose', code='v', priority=90, num_args=0,
     """``-v``: show omnifig's report of each value pulled from the config."""
 
 
+def show_help(project, argv: list[str]) -> None:
+    """``fig``, ``fig -h``: the usage; ``fig <script> -h``: the script's keys. Exits with status 0."""
+    from .cli_help import script_help, usage
+    script = next((term for term in argv if not term.startswith('-')), None)
+    if script is None:
+        print(usage(project))
+    else:
+        _check_script(project, script)
+        print(script_help(script))
+    sys.exit(0)
+
+
 def rewrite_argv(project, argv: list[str]) -> list[str]:
     i = 0
     while i < len(argv) and argv[i].startswith('-') and not argv[i].startswith('--'):
-        i += 1                                              # meta flags such as -q, -v, -h
+        i += 1                                              # meta flags such as -q, -v
     if i >= len(argv) or argv[i].startswith('--'):
         return _normalise_keys(argv)
     script = argv[i]
     head, rest = argv[:i + 1], argv[i + 1:]
-    if any(flag in ('-h', '--help') for flag in argv[:i]):
-        return argv
     _check_script(project, script)
     names, flags = [], []
     for j, term in enumerate(rest):
@@ -142,20 +165,57 @@ def _check_script(project, script: str) -> None:
     known = sorted(entry.name for entry in project.iterate_scripts())
     close = difflib.get_close_matches(script, known, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ''
-    raise FrameworkError(f'Unknown script {script!r}.{hint} Known scripts: {", ".join(known)}.')
+    raise FrameworkError(f'Unknown script {script!r}.{hint} Known scripts: {", ".join(known)}. '
+                         f'`fig -h` describes them.')
+
+
+def check_command(*argv: str) -> list[str]:
+    """Everything ``fig ARGV`` checks before its script starts (names, keys, values), without running it.
+
+    Returns the warnings the command would print; raises the ``FrameworkError`` it would report.
+    """
+    global _checking_only
+    from .config import project
+    _checking_only = True
+    try:
+        return project().main([str(a) for a in argv])
+    finally:
+        _checking_only = False
+
+
+_checking_only = False
 
 
 def fail(exc: BaseException) -> None:
     """Print a user-fixable error as one message and exit with status 2 (no traceback)."""
+    if _checking_only:
+        raise exc
     logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # omnifig would log the same failure again
     print(f'error: {exc}', file=sys.stderr)
     sys.exit(2)
 
 
 def entry() -> None:
-    """``python main.py ...``: the same as ``fig ...`` from any working directory."""
+    """``python main.py ...`` and ``python -m framework ...``: the same as ``fig ...`` from any directory."""
     from .config import project
     try:
         project().main(sys.argv[1:])
     except FrameworkError as exc:
         fail(exc)
+
+
+def fig_entry() -> None:
+    """The ``fig`` console script: this project from any directory, except inside another omnifig project."""
+    here = Path.cwd().resolve()
+    from .config import ROOT
+    for folder in [here, *here.parents]:
+        if folder == ROOT:
+            break
+        if any((folder / name).is_file() for name in _OMNIFIG_PROJECT_FILES):
+            fig.entry()             # someone else's project: omnifig's own behaviour
+            return
+    entry()
+
+
+_OMNIFIG_PROJECT_FILES = ('.fig.project.yml', '.fig.project.yaml', 'fig.project.yml', 'fig.project.yaml',
+                          '.omnifig.yml', '.omnifig.yaml', 'omnifig.yml', 'omnifig.yaml')

@@ -48,7 +48,8 @@ class UnknownComponentError(FrameworkError, KeyError):
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ''
         listing = ', '.join(known) if known else '(none registered)'
-        self.message = f'Unknown {what} {name!r}.{hint} Known {what}s: {listing}. (`fig list {kind}` describes them.)'
+        describe = f'`fig list {kind}` describes them' if kind in KINDS else '`fig list` lists every component'
+        self.message = f'Unknown {what} {name!r}.{hint} Known {what}s: {listing}. ({describe}.)'
         super().__init__(self.message)
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -38,8 +38,8 @@ from .logging import RunLogger, image_grids, save_png
 @dataclass
 class TrainSettings:
     """Training hyperparameters; every field is a top-level config key (``--steps 200``)."""
-    steps: int = 100_000
-    batch_size: int = 128
+    steps: int = field(default=100_000, metadata={'help': 'optimisation steps', 'min': 0})
+    batch_size: int = field(default=128, metadata={'help': 'observations per step (all ranks together)', 'min': 1})
     lr: float = 5.0e-4
     beta1: float = 0.9
     beta2: float = 0.999
@@ -49,7 +49,8 @@ class TrainSettings:
     step_size: int = 10_000           # step: decay every this many steps
     gamma: float = 0.5                # step: decay factor
     grad_clip: float = 0.0            # max gradient norm; 0 disables clipping
-    seed: int = 0
+    seed: int = field(default=0, metadata={'help': 'random seed of initialisation, data order and noise',
+                                           'hint': 'For several seeds, use `fig sweep`.'})
     amp: bool = False                 # bf16 autocast where supported
     compile: bool = False             # torch.compile the method's training step
     compile_backend: str = 'inductor'  # torch.compile backend ('aot_eager' compiles fast, for checking)

@@ -102,7 +102,7 @@ def test_unknown_names_get_the_closest_known_ones(cli):
 
 def test_a_value_of_the_wrong_type_names_the_key(cli):
     text = answer(cli, 'type')
-    assert "'steps'" in text and 'int' in text and "'abc'" in text
+    assert '`--steps`' in text and 'expects an int' in text and "'abc'" in text
 
 
 def test_load_of_a_folder_that_is_not_a_run(cli):

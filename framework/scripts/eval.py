@@ -2,25 +2,34 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from .. import runs
+from ..data.base import SPLITS
 from ..registry import register
+from ..settings import setting, settings_from
 from .common import load_run
 
 
-@register.script('eval')
+@dataclass
+class EvalSettings:
+    mode: str = setting('val', 'the split to score', choices=SPLITS)
+    ident: str = setting('eval', 'name of the result: results/<ident>.json')
+    batch_size: int = setting(128, 'observations per batch (a loaded run keeps its training batch size)', min=1)
+    eval_batches: int = setting(0, 'batches to score (0: the whole split)', min=0)
+
+
+@register.script('eval', settings=EvalSettings)
 def evaluate(cfg):
     """Score a trained run on its validation or test split; writes results/<ident>.json."""
-    mode = cfg.pull('mode', 'val', silent=True)
-    ident = cfg.pull('ident', 'eval', silent=True)
-    run = load_run(cfg, split=mode)
-    return evaluate_split(run.method, run.dataset, run.device, run.run_dir, ident, mode, run.step,
-                          batch_size=cfg.pull('batch_size', 128, silent=True),
-                          max_batches=cfg.pull('eval_batches', 0, silent=True))
+    settings = settings_from(cfg, EvalSettings)
+    run = load_run(cfg, split=settings.mode)
+    return evaluate_split(run.method, run.dataset, run.device, run.run_dir, settings.ident, settings.mode,
+                          run.step, batch_size=settings.batch_size, max_batches=settings.eval_batches)
 
 
 @torch.no_grad()

@@ -1,20 +1,39 @@
 """``fig show <configs...> [--key value]``: the composed config, each value with the file it came from."""
 from __future__ import annotations
 
-from ..config import load_yaml, to_plain
+from ..config import to_plain
+from ..config.keys import check_config
+from ..config.provenance import config_sources, origin
+from ..errors import FrameworkError
 from ..registry import register
+from ..settings import AnyKeys
 
 
-@register.script('show')
+@register.script('show', settings=AnyKeys)
 def show(cfg):
-    """Print the composed config and which config file (or flag) each value came from."""
+    """Print the composed config and which config file (or flag) each value came from.
+
+    The config is also checked as `fig train` would check it; what train would refuse is printed at the end.
+    """
     text = format_provenance(cfg)
+    verdict = train_verdict(cfg)
+    if verdict:
+        text += '\n\n' + verdict
     print(text)
     return text
 
 
+def train_verdict(cfg) -> str:
+    """What `fig train` would refuse in this config (unknown keys, bad values), or '' when it would start."""
+    try:
+        check_config(cfg, 'train')
+    except FrameworkError as exc:
+        return f'# fig train would refuse this config: {exc}'
+    return ''
+
+
 def format_provenance(cfg) -> str:
-    sources = _sources(cfg)
+    sources = config_sources(cfg)
     lines = []
 
     def walk(value, path, depth):
@@ -25,55 +44,9 @@ def format_provenance(cfg) -> str:
                     lines.append(f'{pad}{key}:')
                     walk(child, path + (key,), depth + 1)
                 else:
-                    origin = _origin(sources, path + (key,))
-                    lines.append(f'{pad}{key}: {child!r}'.ljust(48) + f'  # {origin}')
+                    label = origin(sources, path + (key,))
+                    label = 'command line' if label == 'the command line' else label
+                    label = label or 'default (constructor signature)'
+                    lines.append(f'{pad}{key}: {child!r}'.ljust(48) + f'  # {label}')
     walk(to_plain(cfg), (), 0)
     return '\n'.join(lines)
-
-
-def _sources(cfg) -> list[tuple[str, dict]]:
-    """(label, raw data) from the highest precedence down: the command line, then each file in order."""
-    out = [('command line', _flags(cfg.pull('_meta.argv', [], silent=True) or []))]
-    manager = cfg.manager
-    for name in cfg.cro:
-        try:
-            raw = load_yaml(manager.find_config_path(name))
-        except Exception:
-            raw = {}
-        out.append((name, raw or {}))
-    return out
-
-
-def _flags(argv) -> dict:
-    data, key = {}, None
-    for term in argv:
-        if term.startswith('--'):
-            key, eq, value = term[2:].partition('=')
-            if eq:
-                _put(data, key, load_yaml(value))
-                key = None
-            else:
-                _put(data, key, True)
-        elif key is not None:
-            _put(data, key, load_yaml(term))
-            key = None
-    return data
-
-
-def _put(data: dict, dotted: str, value) -> None:
-    parts = dotted.split('.')
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value
-
-
-def _origin(sources, path) -> str:
-    for label, raw in sources:
-        node = raw
-        for part in path:
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            return label
-    return 'default (constructor signature)'

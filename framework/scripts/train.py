@@ -6,6 +6,7 @@ makes the run directory and writes checkpoints, events, images and results.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,7 +22,15 @@ from .common import build_dataset, build_method, run_name_for, runs_root, save_r
 from .eval import evaluate_split
 
 
-@register.script('train')
+@dataclass
+class TrainRunSettings:
+    """What `fig train` reads besides the training hyperparameters."""
+    resume: bool = False              # continue the run given by --load from its last checkpoint
+    include_eval: bool = True         # score the validation split when training ends
+    eval_batches: int = 50            # batches of that evaluation (0: the whole split)
+
+
+@register.script('train', settings=(TrainSettings, TrainRunSettings))
 def train(cfg):
     """Train a method on a dataset (a new run, or `--load RUN --resume` to continue one)."""
     settings = build_from_signature(TrainSettings, cfg)
