@@ -1,6 +1,7 @@
 """What the scripts share: building the dataset and method from a config, naming runs, loading a run."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +58,11 @@ def method_class(cfg):
 
 
 def build_method(cfg, dataset: GroundTruthDataset):
-    """The configured method for observations shaped like ``dataset``'s (recorded as ``observation_shape``)."""
+    """The configured method for observations shaped like ``dataset``'s (recorded as ``observation_shape``);
+    a method whose estimators need the training set's size declares ``dataset_size`` and is given it."""
     cfg.push('observation_shape', list(dataset.observation_shape), silent=True)
+    if 'dataset_size' in inspect.signature(method_class(cfg)).parameters:
+        cfg.push('dataset_size', len(dataset), silent=True)
     return cfg.pull('method')
 
 
