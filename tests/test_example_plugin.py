@@ -71,14 +71,14 @@ def test_the_framework_finds_it_by_its_entry_point(installed):
 @needs_discovery
 def test_registry_driven_tests_pick_it_up(installed):
     _, target = installed
-    result = run_python(target, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-k', 'sparse-ae',
+    result = run_python(target, '-m', 'pytest', '-rA', '-p', 'no:cacheprovider', '-k', 'sparse-ae',
                         str(REPO / 'tests' / 'test_registry_components.py'))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert '1 passed' in result.stdout
+    assert 'PASSED tests/test_registry_components.py::test_method_one_training_step[sparse-ae]' in result.stdout
 
 
 @needs_discovery
 def test_the_plugins_own_tests_pass(installed):
     source, target = installed
-    result = run_python(target, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', str(source / 'tests'), cwd=source)
+    result = run_python(target, '-m', 'pytest', '-p', 'no:cacheprovider', str(source / 'tests'), cwd=source)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
