@@ -85,6 +85,11 @@ def test_unknown_variant_lists_the_known_ones():
         DIPVAE(lambda **s: Passthrough(), lambda **s: Passthrough(), [2], latent_dim=1, variant='iii')
 
 
+def test_lambda_d_must_be_a_number():
+    with pytest.raises(ConfigError, match='lambda_d must be a number'):
+        DIPVAE(lambda **s: Passthrough(), lambda **s: Passthrough(), [2], latent_dim=1, lambda_d='ten')
+
+
 def test_configs_select_the_variants():
     from framework.config import compose
     for name, variant, lambda_d in (('m/dipvae', 'i', 100.0), ('m/dipvae-ii', 'ii', 10.0)):

@@ -35,7 +35,11 @@ class DIPVAE(VAE):
                               f"of the aggregate posterior), got {variant!r}")
         super().__init__(encoder, decoder, observation_shape, latent_dim, reg_wt=1.0, criterion=criterion)
         self.variant, self.lambda_od = variant, float(lambda_od)
-        self.lambda_d = VARIANTS[variant] * self.lambda_od if lambda_d is None else float(lambda_d)
+        if lambda_d is None:
+            lambda_d = VARIANTS[variant] * self.lambda_od
+        elif isinstance(lambda_d, bool) or not isinstance(lambda_d, (int, float)):
+            raise ConfigError(f'lambda_d must be a number (or unset for the paper\'s choice), got {lambda_d!r}')
+        self.lambda_d = float(lambda_d)
 
     def training_step(self, batch):
         x = batch['x']
