@@ -98,11 +98,6 @@ class GroundTruthDataset:
         return torch.stack([torch.as_tensor(grid, dtype=torch.float32)[factors[:, i]]
                             for i, grid in enumerate(self.factor_values_grid)], dim=-1)
 
-    def describe(self) -> str:
-        factors = ', '.join(f'{n} {s if s is not None else "cont."}' for n, s in zip(self.factor_names,
-                                                                                     self.factor_sizes or ()))
-        return f'{self.name}: {len(self)} observations of shape {self.observation_shape}; factors: {factors or "none"}'
-
 
 class InMemoryDataset(GroundTruthDataset):
     """Observations in one tensor (uint8 images or float vectors), factors in another; batches by gather."""

@@ -1,3 +1,4 @@
-"""Baseline methods of the core: ``ae``, ``vae`` (β-VAE through ``reg_wt``) and ``wae``."""
+"""Baseline methods of the core: ``ae``, ``vae`` (β-VAE through ``reg_wt``), ``wae``, ``betatcvae`` and ``dipvae``."""
 from .base import Method, AutoencoderMethod, GaussianPrior  # noqa: F401
 from . import ae, vae, wae  # noqa: F401
+from . import beta_tcvae, dip_vae  # noqa: F401

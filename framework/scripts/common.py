@@ -1,6 +1,7 @@
 """What the scripts share: building the dataset and method from a config, naming runs, loading a run."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +58,16 @@ def method_class(cfg):
 
 
 def build_method(cfg, dataset: GroundTruthDataset):
-    """The configured method for observations shaped like ``dataset``'s (recorded as ``observation_shape``)."""
+    """The configured method for observations shaped like ``dataset``'s (recorded as ``observation_shape``);
+    a method whose estimators need the training set's size declares ``dataset_size`` and is given it."""
     cfg.push('observation_shape', list(dataset.observation_shape), silent=True)
+    if 'dataset_size' in inspect.signature(method_class(cfg)).parameters:
+        cfg.push('dataset_size', len(dataset), silent=True)
     return cfg.pull('method')
 
 
 def run_name_for(cfg, method=None) -> str:
-    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12`` (the SAE paper's run names)."""
+    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12`` (the SAE code's run names)."""
     dataset = cfg.pull('dataset_tag', None, silent=True) or component_name(cfg, 'dataset') or 'data'
     name = cfg.pull('method_tag', None, silent=True) or component_name(cfg, 'method')
     reg_wt = getattr(method, 'reg_wt', None)
