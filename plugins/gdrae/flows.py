@@ -84,6 +84,7 @@ class _VectorCoupling(nn.Module):
 @register.decoder('gdrae-flow')
 class VectorFlowDecoder(nn.Module):
     """GDRAE's injective flow for vectors: isometric embedding into ``width`` dims, ``n_flows`` couplings."""
+    example_config = {'width': 32, 'coupling_hidden': 32}     # the registry tests, for speed only
 
     piecewise_linear = True     # linear maps, biases and piecewise.relu only (see piecewise.py)
 

@@ -31,6 +31,10 @@ ENCODER_NOISE = ('independent', 'shared')
 @register.method('gdrae')
 class GDRAE(AutoencoderMethod):
     """GDRAE: injective flow decoder, learned capacity, orthogonal-Jacobian regularisers at prior points."""
+    # the registry tests: Sector2D at a small width
+    example_config = {'_base': ['m/gdrae', 'd/sector2d'], 'dataset': {'num_samples': 64},
+                      'encoder': {'hidden': [32]}, 'decoder': {'width': 32, 'coupling_hidden': 32}}
+
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 10,
                  sigma: float = 0.0, lambda_recon: float = 1.0, lambda_kld: float = 1000.0,

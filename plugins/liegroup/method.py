@@ -33,6 +33,9 @@ CRITERION_OF = {'auto': 'auto', 'bce': 'bce', 'l2': 'mse'}     # the paper's nam
 @register.method('liegroup')
 class LieGroupVAE(GaussianPrior, AutoencoderMethod):
     """Commutative Lie Group VAE: codes decoded through expm(Σ z_i A_i) with Hessian/commutator penalties."""
+    # the registry tests: the paper's architecture on 16x16 sprites
+    example_config = {'_base': ['m/liegroup', 'a/liegroup', 'd/sprites'], 'dataset': {'size': 16}}
+
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape,
                  subgroup_sizes_ls: tuple = (100,), subspace_sizes_ls: tuple = (10,), latent_dim: int = 10,

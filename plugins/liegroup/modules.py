@@ -50,6 +50,8 @@ class LieGroupEncoder(nn.Module):
     """Lie group VAE encoder: conv trunk to the group feature t_E, per-subgroup MLP heads for mean/log-variance.
 
     S = Σ subgroup sizes; subgroup k's slice of t_E feeds two heads s_k -> 4 s_k -> L_k."""
+    example_config = {'out_dim': 20}     # the registry tests: 2 x the 10 latents of the default subgroup
+
 
     def __init__(self, in_shape: Sequence[int], out_dim: int, subgroup_sizes_ls: Sequence[int] = (100,),
                  subspace_sizes_ls: Sequence[int] = (10,), trunk_hidden: int = 256):
@@ -102,6 +104,8 @@ class LieGroupDecoder(nn.Module):
     images. ``no_exp`` is the paper's ablation without the exponential mapping (the "VAE" and "bottleneck-VAE" rows
     of its ablation table): t_G = Linear(4L→S)(ReLU(Linear(L→4L)(z))), Xavier-initialised, as the released code's
     ``--no_exp``; the basis is still created, so the Hessian and commutator penalties act on unused matrices."""
+    example_config = {'latent_dim': 10}  # the registry tests: the default subspace_sizes_ls sums to 10
+
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], subgroup_sizes_ls: Sequence[int] = (100,),
                  subspace_sizes_ls: Sequence[int] = (10,), lie_alg_init_scale: float = 1.0e-3,
