@@ -68,7 +68,7 @@ def score_run(cfg) -> dict:
                         f'{", ".join(needing)} of suite {source} need them. Score a run trained on a dataset '
                         f'with factors, or use `fig eval --load RUN` for reconstruction scores.')
     start = time.perf_counter()
-    results = run_suite(suite, dataset, run.method.represent, seed=seed, device=run.device, progress=True)
+    results = run_suite(suite, dataset, run.method, seed=seed, device=run.device, progress=True)
     report = {
         'ident': ident, 'run': run.run_dir.name, 'step': run.step, 'dataset': dataset.name, 'suite': source,
         'parity': cfg.pull('parity', None, silent=True), 'seed': seed, 'seconds': round(time.perf_counter() - start, 3), 'metrics': results,
