@@ -3,7 +3,7 @@
 S[i, j] says how well code i alone predicts factor j: for discrete factors the test accuracy of a linear SVM
 (``LinearSVC(C=0.01, class_weight='balanced')``) on that single code; for continuous factors the squared
 correlation cov(c_i, y_j)² / (var c_i · var y_j) on the training points. SAP = mean over factors of the gap
-between the two largest S[·, j]. ``shared/specs/metrics.md`` (SAP).
+between the two largest S[·, j].
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""IRS, the interventional robustness score (Suter et al. 2019), disentanglement_lib's form (anchors.md §2).
+"""IRS, the interventional robustness score (Suter et al. 2019), disentanglement_lib's form.
 
 Factors are first discretised with the 20-bin histogram; code dimensions of zero variance are dropped. For
 factor j and each of its values v, the ``diff_quantile`` quantile over the points with y_j = v of

@@ -1,7 +1,7 @@
 """MIG, the mutual information gap (Chen et al. 2018, Eq. 6), in disentanglement_lib's discrete form.
 
 Each code dimension is discretised into 20 equal-width bins over its own range; m[i, j] = I(c_i; y_j) in nats;
-MIG = mean over factors of (largest − second largest m[·, j]) / H(y_j). ``shared/specs/metrics.md`` (MIG).
+MIG = mean over factors of (largest − second largest m[·, j]) / H(y_j).
 """
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ _NOT_PROTOCOL = ('dataset', 'represent', 'generator', 'device') + METHOD_CAPABIL
 
 def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0, device=None,
               progress: bool = False, previous: Mapping[str, dict] | None = None,
-              on_result: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
+              on_result: Callable[[str, dict], None] | None = None,
+              on_start: Callable[[str], None] | None = None) -> dict[str, dict]:
     """Score ``model`` on ``dataset`` with every metric of ``suite``; one result dict per metric.
 
     ``model`` is a method (an object with ``represent(x)``; its ``decode`` and other capabilities go to the
@@ -35,8 +36,8 @@ def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0
     'params': {...}, 'seed': int, 'seconds': float}``, or for a metric that does not apply ``{'skipped': True,
     'reason': str, 'params': {...}, 'seed': int}``; ``params`` are the full protocol (the metric's defaults
     overridden by the suite's entries). A result in ``previous`` with this run's parameters and seed is kept as
-    it is. ``on_result(name, result)`` is called as each metric finishes (``fig eval-metrics`` saves there);
-    ``progress`` prints which metric runs, n of N, and the time elapsed.
+    it is. ``on_start(name)`` is called before a metric computes and ``on_result(name, result)`` as each
+    finishes (``fig eval-metrics`` saves there); ``progress`` prints which metric runs, n of N, time elapsed.
     """
     plan = [(name, *protocol_of(name, params)) for name, params in suite.items()]
     method, represent = split_model(model)
@@ -60,6 +61,8 @@ def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0
         else:
             if progress:
                 _say(f'metric {index}/{len(plan)}: {name} (elapsed {_clock(time.perf_counter() - start)})')
+            if on_start is not None:
+                on_start(name)
             generator = torch.Generator().manual_seed(int(seed))
             began = time.perf_counter()
             values = evaluate(dataset, shared, generator, device=device, **capabilities_for(needs, method), **params)
