@@ -194,8 +194,8 @@ def announce(run, dataset, suite: Suite, protocols: dict, previous: dict, settin
 def fast_suite_estimate(dataset, method, device, calibrated) -> str:
     data = load_yaml(SUITE_DIR / f'{FAST_SUITE}.yaml') or {}
     protocols = {name: protocol_of(name, params)[1] for name, params in (data.get('metrics') or {}).items()}
-    return 'about ' + format_duration(estimate_suite(protocols, dataset, method, device,
-                                                     seconds_per_observation=calibrated.seconds_per_observation).seconds)
+    fast = estimate_suite(protocols, dataset, method, device, calibrated.seconds_per_observation)
+    return f'about {format_duration(fast.seconds)}'
 
 
 def earlier_results(path: Path, step: int) -> dict:

@@ -23,7 +23,7 @@ from .responses import (conditioned_response_matrix_2022, factor_response_matrix
 def evaluate_responses_2021(dataset, represent: Callable, generator: torch.Generator, *, decode: Callable,
                             num_latent: int = 10000, num_groups: int = 50, continuous_values: int = 10,
                             batch_size: int = 64, device=None) -> dict[str, float]:
-    """Latent-response disentanglement, 2021 definition (responses.py): max over responses, min over groups."""
+    """Latent-response disentanglement, 2021 definition (Leeb et al., SAE): max over responses, min over groups."""
     device = resolve_device(represent, device)
     response = make_response(represent, decode)
     scales = latent_pool(dataset, represent, num_latent, generator, device, batch_size).std(0)
