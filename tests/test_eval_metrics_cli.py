@@ -33,7 +33,7 @@ def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
     assert report['run'] == run.name and report['seed'] == 0 and report['dataset'] == 'vec'
     assert report['suite'] == 'eval/fast' and report['complete'] is True
     assert report['suite_params']['irs']['num_train'] == 1000           # the suite's full protocol, recorded
-    assert 'eval/fast on cpu: about' in done.stdout and 'metric 7/7: factor-vae' in done.stdout
+    assert 'eval/fast on cpu: ' in done.stdout and 'metric 7/7: factor-vae' in done.stdout
     metrics = report['metrics']
     assert set(metrics) == {'mig', 'dci', 'sap', 'modularity-explicitness', 'irs', 'beta-vae', 'factor-vae'}
     # vec's factors are continuous: the metrics that need classes are skipped, with the reason recorded

@@ -156,7 +156,7 @@ def test_the_estimate_is_printed_and_a_long_one_names_the_fast_suite(trained_run
     code, text = fig(suite, '--load', run, '--runs_root', root, '--estimate_limit', 0)
     assert code in (0, None), text[-2000:]
     # irs draws 300 points; beta-vae encodes 2 x 4 x (20 + 10) = 240: 540 observations
-    assert f'{suite} on cpu: about' in text and '(540 observations rendered and encoded' in text
+    assert f'{suite} on cpu: ' in text and '(540 observations rendered and encoded' in text
     assert 'That is more than 0 s. The small-sample suite takes about' in text and 'eval/fast --load' in text
     code, text = fig(suite, '--load', run, '--runs_root', root, '--recompute', 'true')
     assert 'That is more than' not in text

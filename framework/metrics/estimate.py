@@ -30,7 +30,8 @@ class Estimate:
         if not self.observations and self.not_estimated:
             return f'no estimate for {", ".join(self.not_estimated)}'
         count = f'{self.observations / 1e6:.2g} M' if self.observations >= 1e6 else f'{self.observations:,}'
-        text = (f'about {format_duration(self.seconds)} ({count} observations rendered '
+        about = 'under 1 s' if self.seconds < 1 else f'about {format_duration(self.seconds)}'
+        text = (f'{about} ({count} observations rendered '
                 f'and encoded at {self.seconds_per_observation * 1e3:.2g} ms each, and '
                 f'{format_duration(self.fit_seconds)} of classifier fits)')
         if self.not_estimated:

@@ -235,7 +235,7 @@ def named_suite(cfg, settings: EvalMetricsSettings) -> Suite | None:
         name, stem = '+'.join(files), '+'.join(Path(n).stem if n.endswith(('.yaml', '.yml')) else Path(n).name
                                                for n in files)
     else:
-        name, stem = ('command line', 'custom') if inline else ('config', 'custom')
+        name, stem = ('--metrics', 'custom') if inline else ('config', 'custom')
     return Suite(_checked(settings.metrics, name), int(settings.metrics_seed or 0), name, stem)
 
 
