@@ -35,8 +35,9 @@ from tqdm import tqdm
 from .. import runs
 from ..config import ROOT, compose, load_yaml, to_plain
 from ..errors import ConfigError, DataError
+from ..metrics.common import needs_factors
 from ..metrics.estimate import estimate_suite, format_duration
-from ..metrics.suite import metrics_needing_factors, protocol_of, run_suite
+from ..metrics.suite import is_current, metrics_needing_factors, protocol_of, run_suite
 from ..registry import register
 from ..settings import settings_from
 from .common import component_name, load_run, runs_root
@@ -172,12 +173,11 @@ def score_run(cfg, settings: EvalMetricsSettings, named: Suite | None = None, pr
 
 def announce(run, dataset, suite: Suite, protocols: dict, previous: dict, settings) -> list[str]:
     """Print what is left to compute and how long it should take; return the names left to compute."""
-    from ..metrics.suite import is_current
     todo = [n for n, p in protocols.items() if not (n in previous and is_current(previous[n], p, suite.seed))]
     if len(todo) < len(protocols):
         tqdm.write(f'{run.run_dir.name}: {len(protocols) - len(todo)} of {len(protocols)} metrics of {suite.name} '
                    f'already computed; {len(todo)} to go.')
-    if not todo:
+    if not todo or needs_factors(dataset, {}):          # nothing to do, or nothing to draw observations from
         return todo
     estimate = estimate_suite({n: protocols[n] for n in todo}, dataset, run.method, run.device)
     tqdm.write(f'{suite.name} on {run.device.type}: {estimate.describe()}')
