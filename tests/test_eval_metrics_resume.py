@@ -17,7 +17,7 @@ from framework import registry
 from framework.testing import only_run, run_in_process
 
 CALLS: Counter = Counter()
-STOP = {'signal': None}          # the signal that the 'test-stop' metric sends itself on its next call
+STOP = {'signal': None}          # what the 'test-stop' metric does on its next call: a signal, 'raise', 'fail'
 
 
 def _count(key):
@@ -34,6 +34,8 @@ def _stop(dataset, represent, generator, scale: float = 1.0, device=None):
     sent, STOP['signal'] = STOP['signal'], None
     if sent == 'raise':
         raise KeyboardInterrupt
+    if sent == 'fail':
+        raise ValueError('a bug in this metric')
     if sent is not None:
         os.kill(os.getpid(), sent)
     return {'value': scale}
@@ -160,3 +162,22 @@ def test_the_estimate_is_printed_and_a_long_one_names_the_fast_suite(trained_run
     assert 'That is more than 0 s. The small-sample suite takes about' in text and 'eval/fast --load' in text
     code, text = fig(suite, '--load', run, '--runs_root', root, '--recompute', 'true')
     assert 'That is more than' not in text
+
+
+def test_a_failing_metric_does_not_cost_the_others(trained_run, tmp_path):
+    root, run = trained_run
+    suite = suite_file(tmp_path, 'failing')
+    results = run / 'results' / 'metrics-failing.json'
+    CALLS.clear()
+    STOP['signal'] = 'fail'
+    code, text = fig(suite, '--load', run, '--runs_root', root)
+    assert code == 2 and 'Traceback' not in text
+    assert 'error: 1 metric(s) failed: ' in text and 'test-stop (ValueError: a bug in this metric)' in text
+    saved = json.loads(results.read_text())
+    assert saved['complete'] is False and saved['metrics']['test-last']['values'] == {'value': 5.0}
+    failure = saved['metrics']['test-stop']
+    assert failure['failed'] and 'raise ValueError' in failure['traceback']
+    assert CALLS == {'first': 1, 'stop': 1, 'last': 1}
+    code, text = fig(suite, '--load', run, '--runs_root', root)   # the rerun retries the failed metric only
+    assert code in (0, None), text[-2000:]
+    assert CALLS == {'first': 1, 'stop': 2, 'last': 1} and json.loads(results.read_text())['complete'] is True

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+from traceback import format_exc
 from typing import Callable, Mapping
 
 import torch
@@ -28,7 +29,7 @@ _NOT_PROTOCOL = ('dataset', 'represent', 'generator', 'device') + METHOD_CAPABIL
 def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0, device=None,
               progress: bool = False, previous: Mapping[str, dict] | None = None,
               on_result: Callable[[str, dict], None] | None = None,
-              on_start: Callable[[str], None] | None = None) -> dict[str, dict]:
+              on_start: Callable[[str], None] | None = None, keep_going: bool = False) -> dict[str, dict]:
     """Score ``model`` on ``dataset`` with every metric of ``suite``; one result dict per metric.
 
     ``model`` is a method (an object with ``represent(x)``; its ``decode`` and other capabilities go to the
@@ -38,6 +39,8 @@ def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0
     overridden by the suite's entries). A result in ``previous`` with this run's parameters and seed is kept as
     it is. ``on_start(name)`` is called before a metric computes and ``on_result(name, result)`` as each
     finishes (``fig eval-metrics`` saves there); ``progress`` prints which metric runs, n of N, time elapsed.
+    With ``keep_going``, a metric that raises becomes ``{'failed': True, 'error': str, 'traceback': str, ...}``
+    and the others still run (a long suite is not lost to one failure); a later run computes it again.
     """
     plan = [(name, *protocol_of(name, params)) for name, params in suite.items()]
     method, represent = split_model(model)
@@ -65,12 +68,22 @@ def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0
                 on_start(name)
             generator = torch.Generator().manual_seed(int(seed))
             began = time.perf_counter()
-            values = evaluate(dataset, shared, generator, device=device, **capabilities_for(needs, method), **params)
-            result = {'values': {k: _plain(v) for k, v in values.items()}, 'params': params,
-                      'seed': int(seed), 'seconds': round(time.perf_counter() - began, 3)}
-            if progress:
-                scores = ', '.join(f'{k}={v:.4g}' for k, v in result['values'].items())
-                _say(f'metric {index}/{len(plan)}: {name} done in {_clock(result["seconds"])}: {scores}')
+            try:
+                values = evaluate(dataset, shared, generator, device=device, **capabilities_for(needs, method),
+                                  **params)
+            except Exception as exc:
+                if not keep_going:
+                    raise
+                result = {'failed': True, 'error': f'{type(exc).__name__}: {exc}', 'traceback': format_exc(),
+                          'params': params, 'seed': int(seed), 'seconds': round(time.perf_counter() - began, 3)}
+                if progress:
+                    _say(f'metric {index}/{len(plan)}: {name} failed: {result["error"]}')
+            else:
+                result = {'values': {k: _plain(v) for k, v in values.items()}, 'params': params,
+                          'seed': int(seed), 'seconds': round(time.perf_counter() - began, 3)}
+                if progress:
+                    scores = ', '.join(f'{k}={v:.4g}' for k, v in result['values'].items())
+                    _say(f'metric {index}/{len(plan)}: {name} done in {_clock(result["seconds"])}: {scores}')
         results[name] = result
         if on_result is not None:
             on_result(name, result)

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from .. import runs
 from ..config import ROOT, compose, load_yaml, to_plain
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, FrameworkError
 from ..metrics.common import needs_factors
 from ..metrics.estimate import estimate_suite, format_duration
 from ..metrics.suite import is_current, metrics_needing_factors, protocol_of, run_suite
@@ -101,8 +101,12 @@ def eval_metrics(cfg):
     try:
         with stop_on_signals():
             if isinstance(load, (str, Path)):
-                return score_run(cfg, settings, named, progress)
-            return score_runs(cfg, settings, named, [Path(p) for p in load], progress)
+                output = score_run(cfg, settings, named, progress)
+                check_failures([output])
+            else:
+                output = score_runs(cfg, settings, named, [Path(p) for p in load], progress)
+                check_failures(output['runs'])
+            return output
     except KeyboardInterrupt as stop:
         name = getattr(stop, 'signal_name', 'SIGINT')
         tqdm.write(stopped_line(name, progress), file=sys.stderr)
@@ -160,15 +164,26 @@ def score_run(cfg, settings: EvalMetricsSettings, named: Suite | None = None, pr
 
     start = time.perf_counter()
     results = run_suite(suite.metrics, dataset, run.method, seed=suite.seed, device=run.device, progress=True,
-                        previous=previous, on_result=save, on_start=started)
+                        previous=previous, on_result=save, on_start=started, keep_going=True)
     report['metrics'].update(results)
-    report['complete'] = True
+    report['complete'] = not any(result.get('failed') for result in results.values())
     report = write_report(path, report)
     log_scalars(run.run_dir, {n: r for n, r in results.items() if n in todo}, run.step)
     tqdm.write(f'{run.run_dir.name} ({suite.name}, seed {suite.seed}, {time.perf_counter() - start:.1f} s) -> {path}')
     for name, reason in report['skipped'].items():
         tqdm.write(f'  skipped {name}: {reason}')
     return report
+
+
+def check_failures(reports: list[dict]) -> None:
+    """After every run is scored and saved: one error naming the metrics that raised (exit status 2)."""
+    failed = [(report, name, result['error']) for report in reports
+              for name, result in report['metrics'].items() if result.get('failed')]
+    if failed:
+        listing = '; '.join(f'{report["run"]}: {name} ({error})' for report, name, error in failed)
+        raise FrameworkError(f'{len(failed)} metric(s) failed: {listing}. The other metrics are saved; each '
+                             f'failure\'s traceback is in the results file under "traceback". The same command '
+                             f'computes only what is missing.')
 
 
 def announce(run, dataset, suite: Suite, protocols: dict, previous: dict, settings) -> list[str]:
