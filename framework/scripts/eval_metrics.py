@@ -21,11 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,13 +38,13 @@ from ..metrics.suite import is_current, metrics_needing_factors, protocol_of, ru
 from ..registry import register
 from ..settings import settings_from
 from .common import component_name, load_run, runs_root
+from .stopping import EXIT_STATUS, stop_on_signals
 
 SUITE_DIR = ROOT / 'config' / 'eval'
 DEFAULT_SUITE = 'default'
 FAST_SUITE = 'fast'
 # datasets that share a suite with the published dataset they imitate
 SUITE_ALIASES = {'3dshapes': '3ds', '3ds-synth': '3ds', 'shapes3d-synth': '3ds', 'sprites': 'dsprites'}
-EXIT_STATUS = {'SIGINT': 130, 'SIGTERM': 143}
 
 
 @dataclass
@@ -283,32 +280,7 @@ def _defines_metrics(cfg, name: str) -> bool:
     return isinstance(data, dict) and 'metrics' in data
 
 
-# --------------------------------------------------------------------------- stopping cleanly
-
-class Stopped(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived; a KeyboardInterrupt, so that every library unwinds as it does for Ctrl-C."""
-
-    def __init__(self, signal_name: str):
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
-@contextmanager
-def stop_on_signals():
-    """Turn SIGINT and SIGTERM into ``Stopped`` in the main thread while the block runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise Stopped(signal.Signals(signum).name)
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
+# --------------------------------------------------------------------------- what a stop leaves behind
 
 def stopped_line(signal_name: str, progress: Progress) -> str:
     """The one line printed on a stop: what was kept, and how to go on."""
