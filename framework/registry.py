@@ -31,6 +31,7 @@ class Entry:
     description: str
     module: str
     settings: tuple = ()       # scripts: the settings dataclasses whose fields are its top-level config keys
+    needs: tuple = ()          # metrics: what the metric needs from the dataset and the method (metrics/common.py)
 
     @property
     def type_name(self) -> str:
@@ -64,18 +65,21 @@ _index: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 _listeners: list[Callable[[Entry], None]] = []
 
 
-def add(kind: str, name: str, obj: Any, description: str | None = None, settings: tuple | type = ()) -> Entry:
+def add(kind: str, name: str, obj: Any, description: str | None = None, settings: tuple | type = (),
+        needs: tuple = ()) -> Entry:
     """Register ``obj`` under ``kind/name``; the decorators in ``register`` call this.
 
     A script declares the dataclasses it reads its top-level keys from (``settings=EvalSettings``), so that
     ``-h`` can list them and a misspelt key can be caught before anything runs.
+    A metric declares what it needs besides ``represent`` (``needs=('discrete_factors', 'decode')``, the names in
+    ``framework.metrics.common``), so that a suite can hand it those and skip it, with the reason, where they lack.
     """
     if kind not in KINDS:
         raise UnknownComponentError('kind', kind)
     if description is None:
         description = first_line(obj.__doc__)
     settings = settings if isinstance(settings, tuple) else (settings,)
-    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'), settings)
+    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'), settings, tuple(needs))
     existing = _index[kind].get(name)
     if existing is not None:
         if _same_definition(existing.obj, obj):
@@ -132,9 +136,10 @@ class _Register:
         if kind not in KINDS:
             raise AttributeError(f'no component kind {kind!r}; kinds are {", ".join(KINDS)}')
 
-        def decorator_for(name: str, description: str | None = None, settings: tuple | type = ()) -> Callable:
+        def decorator_for(name: str, description: str | None = None, settings: tuple | type = (),
+                          needs: tuple = ()) -> Callable:
             def decorate(obj):
-                add(kind, name, obj, description, settings)
+                add(kind, name, obj, description, settings, needs)
                 return obj
             return decorate
         return decorator_for

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import only_run, run_cli, run_in_process
+from framework.testing import only_run, run_cli, run_in_process
 
 
 def fig(*args):
@@ -28,9 +28,12 @@ def trained_run(tmp_path_factory):
 
 def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
     root, run = trained_run
-    run_cli('eval-metrics', 'eval/fast', '--load', run.name, runs_root=root)      # the real `python main.py`
-    report = json.loads((run / 'results' / 'metrics.json').read_text())
+    done = run_cli('eval-metrics', 'eval/fast', '--load', run.name, runs_root=root)   # the real `python main.py`
+    report = json.loads((run / 'results' / 'metrics-fast.json').read_text())       # the suite's own file
     assert report['run'] == run.name and report['seed'] == 0 and report['dataset'] == 'vec'
+    assert report['suite'] == 'eval/fast' and report['complete'] is True
+    assert report['suite_params']['irs']['num_train'] == 1000           # the suite's full protocol, recorded
+    assert 'eval/fast on cpu: ' in done.stdout and 'metric 7/7: factor-vae' in done.stdout
     metrics = report['metrics']
     assert set(metrics) == {'mig', 'dci', 'sap', 'modularity-explicitness', 'irs', 'beta-vae', 'factor-vae'}
     # vec's factors are continuous: the metrics that need classes are skipped, with the reason recorded
@@ -45,29 +48,24 @@ def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
     assert 'metrics/irs/irs' in events.Tags()['scalars']
 
 
-def test_eval_metrics_over_runs_of_one_configuration_writes_a_csv_table(trained_run, tmp_path):
+def test_eval_metrics_over_several_runs_writes_one_row_a_run(trained_run, tmp_path):
     root, run = trained_run
-    twin = root / f'{run.name}-2'                 # a second run of the same configuration (same weights here)
+    twin = root / f'{run.name}-2'                 # another run whose name differs only by the suffix (same weights)
     shutil.copytree(run, twin)
     suite = tmp_path / 'tiny.yaml'
     suite.write_text('metrics_seed: 1\nmetrics:\n  irs: {num_train: 500}\n'
                      '  sap: {num_train: 500, num_test: 200, continuous_factors: true}\n')
     out = tmp_path / 'table.csv'
-    fig('eval-metrics', suite, '--load', run, twin, '--runs_root', root, '--ident', 'tiny', '--out', out)
+    fig('eval-metrics', suite, '--load', run, twin, run, '--runs_root', root, '--ident', 'tiny', '--out', out)
     first, second = (json.loads((r / 'results' / 'tiny.json').read_text()) for r in (run, twin))
     assert first['seed'] == 1 and first['metrics']['irs']['values'] == second['metrics']['irs']['values']
-    rows = list(csv.DictReader(out.open()))
-    configuration = run.name.rsplit('_', 1)[0]
-    assert [row['configuration'] for row in rows] == [configuration]
-    assert rows[0]['num_runs'] == '2' and float(rows[0]['irs/irs_std']) == 0.0
-    assert float(rows[0]['sap/sap_mean']) == pytest.approx(first['metrics']['sap']['values']['sap'], abs=1e-5)
-
-
-def test_configuration_names_drop_the_stamp_and_suffix():
-    from framework.scripts.eval_metrics import configuration_of
-    assert configuration_of('vec_vae_e-mlp_d-mlp_251125-141501') == 'vec_vae_e-mlp_d-mlp'
-    assert configuration_of('vec_vae_e-mlp_d-mlp_251125-141501-3') == 'vec_vae_e-mlp_d-mlp'
-    assert configuration_of('dsprites_beta-vae4') == 'dsprites_beta-vae4'
+    rows = {row['run']: row for row in csv.DictReader(out.open())}
+    # runs are never merged by their names (that put runs of 1500 and 100 steps together); a run loaded twice is
+    # one row of two scorings, the second of which reused the first's saved values
+    assert set(rows) == {run.name, twin.name}
+    assert rows[run.name]['num_runs'] == '2' and float(rows[run.name]['irs/irs_std']) == 0.0
+    assert rows[twin.name]['num_runs'] == '1' and rows[twin.name]['irs/irs_std'] == ''
+    assert float(rows[run.name]['sap/sap_mean']) == pytest.approx(first['metrics']['sap']['values']['sap'], abs=1e-5)
 
 
 def test_a_dataset_without_factors_is_refused_with_the_metrics_named(monkeypatch, tmp_path):
@@ -89,6 +87,7 @@ def test_a_dataset_without_factors_is_refused_with_the_metrics_named(monkeypatch
 
     run = LoadedRun(tmp_path, torch.nn.Identity(), Faces(torch.zeros(4, 3)), torch.device('cpu'), 0)
     monkeypatch.setattr(eval_metrics, 'load_run', lambda cfg, split: run)
-    cfg = Config(load=str(tmp_path), metrics={'mig': {}, 'dci': {}})
+    cfg = Config(load=str(tmp_path))
+    suite = eval_metrics.Suite({'mig': {}, 'dci': {}}, 0, 'eval/test', 'test')
     with pytest.raises(DataError, match='celeba has no ground-truth factors.*mig, dci'):
-        eval_metrics.score_run(cfg)
+        eval_metrics.score_run(cfg, eval_metrics.EvalMetricsSettings(), suite)

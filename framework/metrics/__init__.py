@@ -1,13 +1,14 @@
-"""Disentanglement metrics with disentanglement_lib's protocols (``shared/specs/metrics.md``, ``anchors.md`` §2).
+"""Disentanglement metrics with disentanglement_lib's protocols (Locatello et al., ICML 2019).
 
 Every metric has two forms. The array form takes numpy codes (N, D) and factor classes (N, F)::
 
     from framework.metrics import mig, dci, sap, modularity_explicitness, irs
     mig(codes, factors)                      # {'mig': 0.31}
 
-The protocol form, registered as a metric (``fig list metric``), draws its points from a ground-truth dataset
-and encodes them with a representation function; ``run_suite`` runs several with one seed, as
-``fig eval-metrics`` does with a suite from ``config/eval/``. scikit-learn is imported only when a metric runs.
+The protocol form, registered as a metric (``fig list metric``) with what it needs (``needs=('discrete_factors',)``,
+see ``common.py``), draws its points from a ground-truth dataset and encodes them with a representation function;
+``run_suite(suite, dataset, method)`` runs several with one seed, as ``fig eval-metrics`` does with a suite from
+``config/eval/``. scikit-learn is imported only when a metric runs.
 """
 from .beta_vae import beta_vae_score, evaluate_beta_vae, intervention_features
 from .factor_vae import evaluate_factor_vae, factor_vae_score, majority_vote_score

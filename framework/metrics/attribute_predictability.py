@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import needs_discrete_factors, needs_factors, parallel_map, protocol, sample_codes
+from .common import needs_discrete_factors, needs_factors, parallel_map, sample_codes
 from .information import check_arrays, informative_factors, top_two_gaps
 
 MIN_CODE_VARIANCE = 1e-12     # a code with less variance than this scores 0 for continuous factors
@@ -74,8 +74,7 @@ def _needs(dataset, params: dict) -> str | None:
     return reason
 
 
-@register.metric('sap')
-@protocol(_needs)
+@register.metric('sap', needs=(_needs,))
 def evaluate_sap(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                  num_train: int = 10000, num_test: int = 5000, continuous_factors: bool = False,
                  encode_batch_size: int = 256, n_jobs: int = 2, device=None) -> dict[str, float]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import encode_groups, group_chunks, protocol, seed_for_sklearn, varying_factors
+from .common import encode_groups, group_chunks, seed_for_sklearn, varying_factors
 
 
 def beta_vae_score(features_train: np.ndarray, labels_train: np.ndarray, features_eval: np.ndarray,
@@ -41,8 +41,7 @@ def intervention_features(codes_first: np.ndarray, codes_second: np.ndarray) -> 
     return np.abs(np.asarray(codes_first) - np.asarray(codes_second)).mean(axis=1)
 
 
-@register.metric('beta-vae')
-@protocol('factors')
+@register.metric('beta-vae', needs=('factors',))
 def evaluate_beta_vae(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                       batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
                       encode_batch_size: int = 256, device=None) -> dict[str, float]:

@@ -1,31 +1,33 @@
-"""What the protocol forms share: what a metric needs from a dataset, drawing and encoding points, parallel fits.
+"""What the protocol forms share: what a metric needs, drawing and encoding points, parallel fits.
 
-Protocol forms (``evaluate_*``) take ``(dataset, represent, generator, **protocol)``; ``protocol`` marks them
-with what they need from a dataset, so that a suite can skip a metric with a reason instead of failing. Points
-are drawn with the metric's torch generator and encoded in batches under ``no_grad`` on the model's device.
+Protocol forms (``evaluate_*``) take ``(dataset, represent, generator, **protocol)``. A metric's registration
+states what else it needs (``@register.metric('dci', needs=('discrete_factors',))``), so that a suite hands it
+those and skips it with a reason where the dataset or the method lacks one. Points are drawn with the metric's
+torch generator and encoded in batches under ``no_grad`` on the model's device.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
+from ..errors import ConfigError
 # the array helpers, re-exported: protocol forms (the plugins' too) find everything they share here
 from .information import (check_arrays, discrete_entropy, discretize, informative_factors,  # noqa: F401
                           mutual_information_matrix, normalized_entropy, top_two_gaps)
 
 
-# --------------------------------------------------------------------------- protocol forms
+# --------------------------------------------------------------------------- what a metric needs
+#
+# ``needs`` in ``@register.metric(name, needs=(...))`` lists what a metric needs besides ``represent``:
+# - from the dataset: ``'factors'`` (any ground-truth factors), ``'discrete_factors'`` (class-valued factors
+#   only), or a check ``(dataset, params) -> reason | None`` for a need that depends on the protocol's parameters;
+# - from the method: a name in ``METHOD_CAPABILITIES``; the suite hands the metric the method's function as the
+#   keyword argument of that name (``decode=method.decode``), so the metric's signature has that parameter.
 
-def protocol(needs: str | Callable[[Any, dict], str | None] = 'discrete_factors') -> Callable:
-    """Mark a protocol form with what it needs from a dataset: ``'factors'`` (any ground-truth factors) or
-    ``'discrete_factors'`` (class-valued factors only), or a function ``(dataset, params) -> reason | None``."""
-    def decorate(fn):
-        fn.requires = needs if callable(needs) else _REQUIREMENTS[needs]
-        return fn
-    return decorate
+METHOD_CAPABILITIES = ('decode', 'sample', 'reconstruct')
 
 
 def needs_factors(dataset, params: dict) -> str | None:
@@ -48,8 +50,44 @@ def needs_discrete_factors(dataset, params: dict) -> str | None:
     return None
 
 
-_REQUIREMENTS = {'factors': needs_factors, 'discrete_factors': needs_discrete_factors}
+DATASET_NEEDS = {'factors': needs_factors, 'discrete_factors': needs_discrete_factors}
 
+
+def check_needs(name: str, needs: Iterable) -> None:
+    """Refuse a need that is neither a dataset need, a dataset check nor a method capability (a typo)."""
+    for need in needs:
+        if not callable(need) and need not in DATASET_NEEDS and need not in METHOD_CAPABILITIES:
+            raise ConfigError(f'metric {name!r} declares the need {need!r}; a metric can need '
+                              f'{", ".join(map(repr, [*DATASET_NEEDS, *METHOD_CAPABILITIES]))} or a check '
+                              f'(dataset, params) -> reason.')
+
+
+def dataset_lacks(needs: Iterable, dataset, params: dict) -> str | None:
+    """Why ``dataset`` cannot serve a metric with ``needs`` under ``params`` (None when it can)."""
+    for need in needs:
+        check = need if callable(need) else DATASET_NEEDS.get(need)
+        reason = check(dataset, dict(params)) if check is not None else None
+        if reason:
+            return reason
+    return None
+
+
+def method_lacks(needs: Iterable, method) -> str | None:
+    """Why ``method`` (None: only a representation function was given) cannot serve a metric with ``needs``."""
+    for need in needs:
+        if isinstance(need, str) and need in METHOD_CAPABILITIES and not callable(getattr(method, need, None)):
+            if method is None:
+                return f'this metric needs the method\'s {need}(), and only a representation function was given'
+            return f'{type(method).__name__} has no {need}(), which this metric needs'
+    return None
+
+
+def capabilities_for(needs: Iterable, method) -> dict[str, Callable]:
+    """The method's functions that a metric with ``needs`` takes as keyword arguments (``{'decode': ...}``)."""
+    return {need: getattr(method, need) for need in needs if isinstance(need, str) and need in METHOD_CAPABILITIES}
+
+
+# --------------------------------------------------------------------------- drawing and encoding points
 
 def varying_factors(dataset) -> list[int]:
     """Indices of the factors that vary: continuous ones and discrete ones with more than one class."""
@@ -58,7 +96,8 @@ def varying_factors(dataset) -> list[int]:
 
 
 def resolve_device(represent: Callable, device: Any = None) -> torch.device:
-    """``device`` if given; else the device of ``represent``'s module parameters (a bound method); else CPU."""
+    """``device`` if given; else the device of the parameters of ``represent`` (a module, or the module of a bound
+    method such as ``method.represent``); else CPU."""
     if device is not None:
         return torch.device(device)
     for owner in (getattr(represent, '__self__', None), represent):
@@ -134,12 +173,11 @@ class SharedEncodings:
     """
 
     def __init__(self, represent: Callable):
-        self.represent = represent
+        self.function = represent
         self.shared_draws: dict = {}
-        self.__self__ = getattr(represent, '__self__', None)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.represent(x)
+        return self.function(x)
 
 
 def seed_for_sklearn(generator: torch.Generator) -> int:

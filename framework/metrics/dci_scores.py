@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import parallel_calls, protocol, sample_codes, seed_for_sklearn
+from .common import parallel_calls, sample_codes, seed_for_sklearn
 from .information import check_arrays, informative_factors, normalized_entropy
 
 ENTROPY_EPS = 1e-11     # the reference adds this to every importance before taking entropies
@@ -81,8 +81,7 @@ def completeness(importance: np.ndarray) -> float:
     return float(np.sum(per_factor * weights.sum(axis=0) / weights.sum()))
 
 
-@register.metric('dci')
-@protocol('discrete_factors')
+@register.metric('dci', needs=('discrete_factors',))
 def evaluate_dci(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                  num_train: int = 10000, num_test: int = 5000, encode_batch_size: int = 256, n_jobs: int = 2,
                  device=None) -> dict[str, float]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import encode_groups, group_chunks, protocol, sample_codes, varying_factors
+from .common import encode_groups, group_chunks, sample_codes, varying_factors
 
 
 def factor_vae_score(group_codes_train: np.ndarray, fixed_train: np.ndarray, group_codes_eval: np.ndarray,
@@ -55,8 +55,7 @@ def _votes(local_variances, fixed, global_variances, active, num_labels) -> np.n
     return np.bincount(flat, minlength=num_labels * int(active.sum())).reshape(num_labels, -1)
 
 
-@register.metric('factor-vae')
-@protocol('factors')
+@register.metric('factor-vae', needs=('factors',))
 def evaluate_factor_vae(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                         batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
                         num_variance_estimate: int = 10000, prune_threshold: float = 0.05,

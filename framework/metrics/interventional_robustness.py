@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import protocol, sample_codes
+from .common import sample_codes
 from .information import check_arrays, discretize
 
 
@@ -50,8 +50,7 @@ def irs_matrix(codes: np.ndarray, factor_bins: np.ndarray, diff_quantile: float 
         return 1.0 - cumulative / max_deviation[:, None], max_deviation
 
 
-@register.metric('irs')
-@protocol('factors')
+@register.metric('irs', needs=('factors',))
 def evaluate_irs(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                  num_train: int = 10000, diff_quantile: float = 0.99, num_bins: int = 20,
                  encode_batch_size: int = 256, device=None) -> dict[str, float]:

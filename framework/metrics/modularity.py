@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import parallel_map, protocol, sample_codes, seed_for_sklearn
+from .common import parallel_map, sample_codes, seed_for_sklearn
 from .information import check_arrays, discretize, informative_factors, mutual_information_matrix
 
 
@@ -82,8 +82,7 @@ def one_vs_rest_auc(labels: np.ndarray, probabilities: np.ndarray, classes: np.n
     return float(np.mean(auc))
 
 
-@register.metric('modularity-explicitness')
-@protocol('discrete_factors')
+@register.metric('modularity-explicitness', needs=('discrete_factors',))
 def evaluate_modularity_explicitness(dataset, represent: Callable[[torch.Tensor], torch.Tensor],
                                      generator: torch.Generator, num_train: int = 10000, num_test: int = 5000,
                                      num_bins: int = 20, encode_batch_size: int = 256, n_jobs: int = 2,

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..registry import register
-from .common import protocol, sample_codes
+from .common import sample_codes
 from .information import (check_arrays, discrete_entropy, discretize, informative_factors, mutual_information_matrix,
                           top_two_gaps)
 
@@ -30,8 +30,7 @@ def mig(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> dict[str,
     return {'mig': float(np.mean(top_two_gaps(information) / discrete_entropy(factors)))}
 
 
-@register.metric('mig')
-@protocol('discrete_factors')
+@register.metric('mig', needs=('discrete_factors',))
 def evaluate_mig(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                  num_train: int = 10000, num_bins: int = 20, encode_batch_size: int = 256,
                  device=None) -> dict[str, float]:

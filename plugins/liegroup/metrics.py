@@ -1,11 +1,10 @@
-"""Metric variants of the Lie group VAE repository (``shared/specs/liegroup.md`` §3) that the framework's
+"""Metric variants of the Commutative Lie Group VAE's code (Zhu, Xu & Tao, ICML 2021) that the framework's
 metrics have no knob for; ``eval/liegroup-repo`` combines them with framework metrics at the repository's
 settings (FactorVAE threshold 0.1, continuous SAP, 1000-point DCI/modularity, 5-pair β-VAE).
 
 - ``liegroup-mig``: MIG on 1000 points **without the first factor** (the repository drops ``fac[0]``, which is
-  shape on dSprites and floor hue on 3DShapes, spec §3.3);
-- ``liegroup-factor-leakage``: the repository's factor leakage scores (spec §3.8), also without the first
-  factor.
+  shape on dSprites and floor hue on 3DShapes);
+- ``liegroup-factor-leakage``: the repository's factor leakage scores, also without the first factor.
 
 Factors that never vary (dSprites' colour in the published file) are dropped first, because the repository's
 dSprites has no colour column; "the first factor" is then the first one that varies. Both are built on the
@@ -24,15 +23,6 @@ from framework import register
 def _common():
     from framework.metrics import common          # imported on use: plugins import before metrics run
     return common
-
-
-def _requires_discrete_factors(dataset, params):
-    return _common().needs_discrete_factors(dataset, params)
-
-
-def _protocol(fn):
-    fn.requires = _requires_discrete_factors
-    return fn
 
 
 # --------------------------------------------------------------------------- array forms
@@ -62,7 +52,7 @@ def repo_mig(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20, drop_fi
 
 def repo_factor_leakage(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20,
                         drop_first_factor: bool = True) -> dict:
-    """Factor leakage (spec §3.8): S = the (C, F) information matrix sorted down each factor's column,
+    """Factor leakage: S = the (C, F) information matrix sorted down each factor's column,
     Ŝ = S with each column divided by its maximum; ``mean`` = mean(S[1:]) (nats leaking into all but the top
     code), ``norm_mean`` = mean(Ŝ[1:]), ``auc`` = (1/C) Σ_{i=0}^{C-1} mean(Ŝ[i:]),
     ``nm_auc`` = (1/(C-1)) Σ_{i=1}^{C-1} mean(Ŝ[i:])."""
@@ -80,8 +70,7 @@ def repo_factor_leakage(codes: np.ndarray, factors: np.ndarray, num_bins: int = 
 
 # --------------------------------------------------------------------------- protocol forms
 
-@register.metric('liegroup-mig')
-@_protocol
+@register.metric('liegroup-mig', needs=('discrete_factors',))
 def evaluate_liegroup_mig(dataset, represent: Callable, generator: torch.Generator, num_train: int = 1000,
                           num_bins: int = 20, drop_first_factor: bool = True, encode_batch_size: int = 256,
                           device=None) -> dict[str, float]:
@@ -90,8 +79,7 @@ def evaluate_liegroup_mig(dataset, represent: Callable, generator: torch.Generat
     return repo_mig(codes, factors, num_bins, drop_first_factor)
 
 
-@register.metric('liegroup-factor-leakage')
-@_protocol
+@register.metric('liegroup-factor-leakage', needs=('discrete_factors',))
 def evaluate_liegroup_factor_leakage(dataset, represent: Callable, generator: torch.Generator,
                                      num_train: int = 1000, num_bins: int = 20, drop_first_factor: bool = True,
                                      encode_batch_size: int = 256, device=None) -> dict[str, float]:

@@ -15,7 +15,8 @@ def sae_run(tmp_path_factory):
 
 def test_eval_metrics_runs_the_registered_response_metrics(sae_run):
     fig('eval-metrics', 'eval/responses-fast', '--load', sae_run)
-    report = json.loads((sae_run / 'results' / 'metrics.json').read_text())
+    report = json.loads((sae_run / 'results' / 'metrics-responses-fast.json').read_text())
+    assert report['suite'] == 'eval/responses-fast'
     assert 0 < report['metrics']['responses-2021']['values']['disentanglement'] <= 1
     assert 0 < report['metrics']['responses-2022']['values']['cds'] <= 1
 
