@@ -12,7 +12,7 @@ from ..data.base import GroundTruthDataset, split_dataset
 from ..distributed import resolve_device
 from ..errors import ConfigError
 
-_NOT_SAVED = ('load', 'resume', 'mode', 'ident', 'kind', 'out')
+_NOT_SAVED = ('load', 'resume', 'mode', 'ident', 'kind', 'out', 'run_name')
 
 
 @dataclass
@@ -21,6 +21,12 @@ class SplitSettings:
     val: float = 0.1
     test: float = 0.0
     seed: int = 0
+
+
+@dataclass
+class RunNameSettings:
+    """Where ``fig train`` puts a new run (``--run_name`` is how ``fig sweep`` gives each grid point its folder)."""
+    run_name: str = ''      # exact run folder name under runs_root (default: <dataset>_<method>_e-<enc>_d-<dec>_<stamp>)
 
 
 def split_settings(cfg) -> SplitSettings:
