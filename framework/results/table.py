@@ -39,6 +39,7 @@ class RunScores:
     config: dict
     scores: dict[str, float]
     files: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)     # metric -> why eval-metrics did not score it
 
     @property
     def name(self) -> str:
@@ -66,7 +67,7 @@ def collect(run_dirs, patterns: tuple[str, ...] = ('*.json',)) -> list[RunScores
         run_dir = Path(run_dir)
         config = flatten(load_yaml(run_dir / runs.RUN_CONFIG_FILE) or {})
         found: list[tuple[str, str, float]] = []
-        files = []
+        files, skipped = [], {}
         results = run_dir / 'results'
         for path in sorted(results.glob('*.json')) if results.is_dir() else []:
             if not any(fnmatch.fnmatch(path.name, p) for p in patterns):
@@ -76,12 +77,14 @@ def collect(run_dirs, patterns: tuple[str, ...] = ('*.json',)) -> list[RunScores
             except (OSError, json.JSONDecodeError):
                 continue            # a file being written by another process, or not ours
             scores = scores_of(data, path.stem)
+            if isinstance(data, dict) and isinstance(data.get('skipped'), dict):
+                skipped.update({str(k): str(v) for k, v in data['skipped'].items()})
             if scores:
                 files.append(path.name)
                 found.extend((path.stem, key, value) for key, value in scores.items())
         keys = [key for _, key, _ in found]
         scores = {(key if keys.count(key) == 1 else f'{stem}:{key}'): value for stem, key, value in found}
-        records.append(RunScores(run_dir, config, scores, files))
+        records.append(RunScores(run_dir, config, scores, files, skipped))
     return records
 
 

@@ -56,7 +56,13 @@ def results(cfg):
     metrics = metric_names(groups, wanted)
     if wanted and not metrics:
         known = ', '.join(metric_names(groups)) or 'none (no run has scores yet)'
-        raise ConfigError(f'No score matches --metric {s.metric}. Scores of these runs: {known}.')
+        skipped = {name: why for r in records for name, why in r.skipped.items()}
+        notes = ''.join(f' Skipped by eval-metrics: {name}: {why}.' for name, why in skipped.items()
+                        if any(name == w.split('/')[0] for w in wanted))
+        raise ConfigError(f'No score matches --metric {s.metric}. Scores of these runs: {known}.{notes}')
+    unmatched = [w for w in wanted if not metric_names(groups, (w,))]
+    if unmatched:
+        print(f'note: no run has a score matching {", ".join(unmatched)}')
     out_dir = Path(s.out) if s.out else sweeps[0] if len(sweeps) == 1 else root / 'results'
     csv_path = write_csv(groups, metrics, out_dir / 'results.csv')
     print(format_table(groups, metrics))
