@@ -125,3 +125,56 @@ def test_train_run_name_makes_exactly_that_folder_and_refuses_to_reuse_it(tmp_pa
     with pytest.raises(RunError, match='plain folder name'):
         from framework.runs import create_run_dir
         create_run_dir(tmp_path, '../elsewhere', exact=True)
+
+
+class _InstantEngine:
+    """Completes each task at once, as a finished `fig train` would leave its run folder."""
+    gives_gpus = False
+
+    def __init__(self):
+        self.tasks, self.running, self.most_at_once = [], 0, 0
+
+    def submit(self, task):
+        self.tasks.append(task)
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        return task
+
+    def done(self, task):
+        return True
+
+    def result(self, task):
+        self.running -= 1
+        run = task.commands[0][task.commands[0].index('--runs_root') + 1]
+        name = task.commands[0][task.commands[0].index('--run_name') + 1]
+        folder = __import__('pathlib').Path(run) / name
+        folder.mkdir(parents=True)
+        (folder / 'config.yaml').write_text('seed: 0\n')
+        (folder / 'finished.json').write_text('{}')
+        return [0]
+
+    def stop(self, point, handle, hard=False):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_local_runs_get_one_gpu_each_and_threads_are_shared(tmp_path, monkeypatch):
+    import torch
+    from framework.scripts.sweep import SweepSettings
+    from framework.sweep import launcher
+    engine = _InstantEngine()
+    monkeypatch.setattr(launcher, 'make_engine', lambda *args: engine)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    monkeypatch.setattr(launcher.os, 'sched_getaffinity', lambda pid: set(range(8)), raising=False)
+    grid = parse_sweep_argv(['demo', '--seed', '0,1,2', '--steps', '5'], set())
+    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    assert engine.most_at_once == 2                                # one run per GPU by default
+    assert [t.env['CUDA_VISIBLE_DEVICES'] for t in engine.tasks] == ['0', '1', '0']   # the third on a freed GPU
+    assert {t.env['OMP_NUM_THREADS'] for t in engine.tasks} == {'4'}                  # 8 cores / 2 workers
+    assert engine.tasks[2].commands[0][-4:] == ['--runs_root', str(tmp_path / 'sweeps' / 'demo_seed'),
+                                               '--run_name', 'seed-2']
+    engine.tasks.clear()
+    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    assert engine.tasks == []                                      # all finished: nothing to run again

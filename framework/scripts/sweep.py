@@ -43,6 +43,7 @@ class SweepSettings:
     dry_run: bool = False       # list the grid's runs and the shared command; run nothing
     status: str = ''            # print the table of the sweep of this name (or folder) and exit
     eval: str = ''              # score each finished run with this metric suite too (e.g. eval/fast)
+    gpus_per_run: int = 0       # slurm, ray: GPUs each run asks for (the local engine gives each run one GPU it finds)
     timeout_min: int = 240      # slurm, submitit-local: a job's time limit in minutes
     slurm_partition: str = ''   # slurm: the partition to submit to
     ray_address: str = ''       # ray: the cluster to join (default: start Ray on this machine)

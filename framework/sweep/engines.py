@@ -135,7 +135,7 @@ class SubmititEngine:
                               f'`pip install submitit`.') from None
         self.executor = submitit.AutoExecutor(folder=str(Path(folder) / 'submitit' / '%j'), cluster=cluster)
         params = {'timeout_min': int(options.get('timeout_min') or 240), 'cpus_per_task': max(1, threads),
-                  'gpus_per_node': 1 if gpus else 0, 'name': Path(folder).name}
+                  'gpus_per_node': gpus, 'name': Path(folder).name}
         if cluster == 'slurm' and options.get('slurm_partition'):
             params['slurm_partition'] = options['slurm_partition']
         self.executor.update_parameters(**params)
@@ -157,7 +157,7 @@ class SubmititEngine:
 
 
 class RayEngine:
-    """Ray tasks (``ray.init`` connects to ``--ray_address`` or starts a local Ray); one CPU set and GPU a run."""
+    """Ray tasks (``ray.init`` joins ``--ray_address`` or starts Ray here); each asks for its threads and GPUs."""
     gives_gpus = True
 
     def __init__(self, threads: int, gpus: int, address: str | None):
@@ -167,7 +167,7 @@ class RayEngine:
             raise ConfigError('--engine ray needs Ray: `pip install ray`.') from None
         self.ray = ray
         ray.init(address=address, ignore_reinit_error=True)
-        self.remote = ray.remote(num_cpus=max(1, threads), num_gpus=1 if gpus else 0)(run_commands)
+        self.remote = ray.remote(num_cpus=max(1, threads), num_gpus=gpus)(run_commands)
 
     def submit(self, task: Task):
         return self.remote.remote(task.commands, task.env, task.log, task.cwd)

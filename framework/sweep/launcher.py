@@ -219,13 +219,18 @@ def _flags(mapping: dict[str, str]) -> list[str]:
 
 
 def _resources(settings, engine_name: str) -> tuple[int, int, int]:
-    """(workers, OMP threads per run, GPUs): one run per GPU where there are GPUs, else CPU workers."""
+    """(workers, OMP threads per run, GPUs): one run per GPU where there are GPUs, else CPU workers.
+
+    For the local engine ``GPUs`` is how many this machine has (each run gets one); for a cluster engine it is
+    ``--gpus_per_run``, what each job asks the scheduler for.
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    gpus = 0
     if engine_name == 'local':
         import torch
         gpus = torch.cuda.device_count()
-    workers = settings.workers or (gpus if gpus else max(1, cores // 2))
+    else:
+        gpus = max(0, settings.gpus_per_run)
+    workers = settings.workers or (gpus if gpus and engine_name == 'local' else max(1, cores // 2))
     threads = settings.threads or max(1, cores // workers)
     return workers, threads, gpus
 
@@ -234,7 +239,7 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
     """Run ``work`` on the engine, ``workers`` at a time; True when a signal stopped the sweep."""
     workers, threads, gpus = _resources(settings, settings.engine)
     engine = make_engine(settings.engine, folder, workers, threads, gpus, asdict(settings))
-    free_gpus = list(range(gpus)) if gpus and not engine.gives_gpus else []
+    gpu_load = {gpu: 0 for gpu in range(gpus)} if gpus and not engine.gives_gpus else {}   # runs on each GPU
     capacity = workers if settings.engine != 'slurm' or settings.workers else len(work)
     queue, active = list(work), {}
     stop = {'signals': 0}
@@ -257,8 +262,9 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
             while queue and len(active) < capacity and not stop['signals']:
                 point, train, score = queue.pop(0)
                 env = {'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
-                gpu = free_gpus.pop(0) if free_gpus else None
+                gpu = min(gpu_load, key=gpu_load.get) if gpu_load else None
                 if gpu is not None:
+                    gpu_load[gpu] += 1
                     env['CUDA_VISIBLE_DEVICES'] = str(gpu)
                 commands = _commands(grid, point, folder, train, score, settings.eval)
                 record = state.run(point.name)
@@ -271,7 +277,7 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
                 if engine.done(handle):
                     del active[point_name]
                     if gpu is not None:
-                        free_gpus.append(gpu)
+                        gpu_load[gpu] -= 1
                     _record(state, folder, point_name, engine, handle, train, score, bool(stop['signals']), say)
             time.sleep(_POLL_S)
     finally:
