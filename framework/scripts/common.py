@@ -69,7 +69,7 @@ def build_method(cfg, dataset: GroundTruthDataset):
 
 
 def run_name_for(cfg, method=None) -> str:
-    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12`` (sae.md §5.3)."""
+    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12`` (the naming of the SAE paper's runs; see framework/runs.py)."""
     dataset = cfg.pull('dataset_tag', None, silent=True) or component_name(cfg, 'dataset') or 'data'
     name = cfg.pull('method_tag', None, silent=True) or component_name(cfg, 'method')
     reg_wt = getattr(method, 'reg_wt', None)
