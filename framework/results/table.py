@@ -105,7 +105,8 @@ def scores_of(data: dict, stem: str) -> dict[str, float]:
     return out
 
 
-def group(records: list[RunScores], ignore: tuple[str, ...] = (), seed_keys: tuple[str, ...] = SEED_KEYS) -> list[Group]:
+def group(records: list[RunScores], ignore: tuple[str, ...] = (),
+          seed_keys: tuple[str, ...] = SEED_KEYS) -> list[Group]:
     """Runs with the same config (less seeds, bookkeeping and ``ignore``) in one group; groups in a stable order."""
     dropped = set(seed_keys) | set(BOOKKEEPING_KEYS) | set(ignore)
     groups: dict[tuple, Group] = {}

@@ -29,10 +29,10 @@ class ResultsSettings:
     """What ``fig results`` reads, shows and draws."""
     runs: str = ''              # a sweep's name or folder, a run, or a folder of runs; several with commas
     metric: str = ''            # scores to show and plot, comma list: `mig/mig`, `mig` (all its keys) or a glob
-    axis: str = ''              # a config key to plot scores against, e.g. reg_wt (default: the one numeric key that varies)
+    axis: str = ''              # config key to plot scores against, e.g. reg_wt (default: the numeric key that varies)
     files: str = '*.json'       # which files under each run's results/ to read (globs, comma list)
     ignore: str = ''            # more config keys to leave out of the grouping, comma list (seed is always left out)
-    out: str = ''               # folder for results.csv and plots/ (default: the sweep's folder, else <runs_root>/results)
+    out: str = ''               # folder for results.csv and plots/ (default: the sweep's folder or <runs_root>/results)
     plots: bool = True          # draw the PNG plots
 
 
