@@ -1,4 +1,6 @@
 """The sweep's grid syntax and its up-front checks (no training here)."""
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -145,10 +147,12 @@ class _InstantEngine:
 
     def result(self, task):
         self.running -= 1
-        run = task.commands[0][task.commands[0].index('--runs_root') + 1]
-        name = task.commands[0][task.commands[0].index('--run_name') + 1]
-        folder = __import__('pathlib').Path(run) / name
-        folder.mkdir(parents=True)
+        argv = task.commands[0]
+        if '--load' in argv:                                         # fig train --load RUN --resume
+            folder = Path(argv[argv.index('--load') + 1])
+        else:
+            folder = Path(argv[argv.index('--runs_root') + 1]) / argv[argv.index('--run_name') + 1]
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / 'config.yaml').write_text('seed: 0\n')
         (folder / 'finished.json').write_text('{}')
         return [0]
@@ -178,3 +182,31 @@ def test_local_runs_get_one_gpu_each_and_threads_are_shared(tmp_path, monkeypatc
     engine.tasks.clear()
     assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
     assert engine.tasks == []                                      # all finished: nothing to run again
+
+
+def test_a_run_left_training_by_a_killed_sweep_is_not_started_twice(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+    from framework.scripts.sweep import SweepSettings
+    from framework.sweep import launcher
+    engine = _InstantEngine()
+    monkeypatch.setattr(launcher, 'make_engine', lambda *args: engine)
+    grid = parse_sweep_argv(['demo', '--seed', '0,1'], set())
+    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    orphan = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', 'seed-0'])
+    try:
+        path = tmp_path / 'sweeps' / 'demo_seed' / 'sweep.json'
+        data = json.loads(path.read_text())
+        data['runs'][0].update(state='running', pid=orphan.pid)
+        path.write_text(json.dumps(data))
+        (tmp_path / 'sweeps' / 'demo_seed' / 'seed-0' / 'finished.json').unlink()
+        with pytest.raises(RunError, match=f'seed-0 is still being trained by process {orphan.pid}'):
+            launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None)
+    finally:
+        orphan.kill()
+        orphan.wait()
+    engine.tasks.clear()
+    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    assert [t.point for t in engine.tasks] == ['seed-0']          # once the process is gone, it continues
+    assert engine.tasks[0].commands[0][2:5] == ['train', '--load', str(tmp_path / 'sweeps' / 'demo_seed' / 'seed-0')]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .. import registry, runs
 from ..config import coerce, compose, load_yaml, to_plain
-from ..errors import ConfigError, FrameworkError
+from ..errors import ConfigError, FrameworkError, RunError
 from ..settings import COMMON_KEYS
 from .engines import Task, make_engine
 from .grid import Grid, Point, check_keys
@@ -186,6 +186,11 @@ def _plan(state: SweepState, folder: Path, points: list[Point], suite: str) -> l
     for point in points:
         run_dir = folder / point.name
         record = state.run(point.name)
+        pid = record.get('pid') if record['state'] == 'running' else None
+        if pid and _still_running(pid, point.name):
+            raise RunError(f'{point.name} is still being trained by process {pid}, left running by a sweep that '
+                           f'was killed. Wait for it or stop it (`kill {pid}`: it writes a checkpoint), then run '
+                           f'this command again.')
         if runs.is_finished(run_dir):
             state.update(point.name, state='done')
             if suite and record.get('eval') != 'done':
@@ -198,6 +203,21 @@ def _plan(state: SweepState, folder: Path, points: list[Point], suite: str) -> l
             shutil.rmtree(run_dir)        # made by a train killed before it saved its config: start afresh
         work.append((point, True, bool(suite)))
     return work
+
+
+def _still_running(pid: int, point: str) -> bool:
+    """Whether process ``pid`` is alive and (where /proc tells) is the run of ``point``, not a reused id."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    cmdline = Path(f'/proc/{pid}/cmdline')
+    try:
+        return point in cmdline.read_bytes().decode(errors='replace') if cmdline.exists() else True
+    except OSError:
+        return False
 
 
 def _commands(grid: Grid, point: Point, folder: Path, train: bool, score: bool, suite: str) -> list[list[str]]:
@@ -274,6 +294,9 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
                              attempts=record.get('attempts', 0) + int(train))
                 active[point.name] = (engine.submit(task), (train, score), gpu)
             for point_name, (handle, (train, score), gpu) in list(active.items()):
+                process = getattr(engine, 'processes', {}).get(point_name)
+                if process is not None and state.run(point_name).get('pid') != process.pid:
+                    state.update(point_name, pid=process.pid)
                 if engine.done(handle):
                     del active[point_name]
                     if gpu is not None:
