@@ -5,7 +5,8 @@
     from framework.sweep import parse_sweep_argv, run_sweep
 """
 from .grid import Grid, Point, parse_sweep_argv, split_values
-from .launcher import default_name, run_sweep, validate
+from .checks import validate
+from .launcher import default_name, run_sweep
 from .state import SweepState, find_sweep, format_status, sweeps_root
 
 __all__ = ['Grid', 'Point', 'parse_sweep_argv', 'split_values', 'default_name', 'run_sweep', 'validate',
