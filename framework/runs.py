@@ -20,6 +20,7 @@ from .errors import RunError
 RUN_CONFIG_FILE = 'config.yaml'
 CHECKPOINT_DIR = 'checkpoints'
 LAST_CHECKPOINT = 'last.pt'
+FINISHED_FILE = 'finished.json'     # written by `fig train` once training and its evaluation are complete
 
 
 def default_runs_root() -> Path:
@@ -41,11 +42,25 @@ def run_name(dataset: str, method: str, encoder: str | None, decoder: str | None
     return '_'.join(p.replace('/', '-') for p in parts)
 
 
-def create_run_dir(root: Path, name: str) -> Path:
-    """Make a fresh run directory; a name taken in the same second gets a numeric suffix."""
+def create_run_dir(root: Path, name: str, exact: bool = False) -> Path:
+    """Make a fresh run directory; a name taken in the same second gets a numeric suffix.
+
+    ``exact`` (``--run_name NAME``): the folder is ``root/name`` and nothing else; an existing one is an error,
+    because a second run must never write into the first one's checkpoints.
+    """
+    if exact and (not name or name in ('.', '..') or '/' in name or os.sep in name):
+        raise RunError(f'--run_name must be a plain folder name (no path separators), got {name!r}; '
+                       f'--runs_root says where the folder goes.')
     root.mkdir(parents=True, exist_ok=True)
     path, n = root / name, 1
-    while True:
+    while exact:
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            raise RunError(f'The run folder {path} exists already. Continue that run with '
+                           f'`fig train --load {path} --resume`, or choose another --run_name.') from None
+    while not exact:
         try:
             path.mkdir()
             break
@@ -59,6 +74,16 @@ def create_run_dir(root: Path, name: str) -> Path:
 
 def is_run(path: Path) -> bool:
     return (Path(path) / RUN_CONFIG_FILE).is_file()
+
+
+def mark_finished(run_dir: Path, step: int) -> None:
+    """Record that the run trained all its steps and was evaluated (what a sweep checks to skip it)."""
+    write_json_atomic(Path(run_dir) / FINISHED_FILE, {'step': int(step), 'time': time.strftime('%Y-%m-%d %H:%M:%S')})
+
+
+def is_finished(run_dir: Path) -> bool:
+    """True once ``fig train`` has completed the run (see :func:`mark_finished`)."""
+    return (Path(run_dir) / FINISHED_FILE).is_file()
 
 
 def resolve_run(name_or_path: str | Path, runs_root: Path | None = None) -> Path:

@@ -13,7 +13,7 @@ from ..data.base import GroundTruthDataset, split_dataset
 from ..distributed import resolve_device
 from ..errors import ConfigError
 
-_NOT_SAVED = ('load', 'resume', 'mode', 'ident', 'kind', 'out')
+_NOT_SAVED = ('load', 'resume', 'mode', 'ident', 'kind', 'out', 'run_name')
 
 
 @dataclass
@@ -22,6 +22,12 @@ class SplitSettings:
     val: float = 0.1
     test: float = 0.0
     seed: int = 0
+
+
+@dataclass
+class RunNameSettings:
+    """Where ``fig train`` puts a new run (``--run_name`` is how ``fig sweep`` gives each grid point its folder)."""
+    run_name: str = ''      # exact run folder under runs_root (default: <dataset>_<method>_e-<enc>_d-<dec>_<stamp>)
 
 
 def split_settings(cfg) -> SplitSettings:
@@ -67,7 +73,10 @@ def build_method(cfg, dataset: GroundTruthDataset):
 
 
 def run_name_for(cfg, method=None) -> str:
-    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12`` (the SAE code's run names)."""
+    """``<dataset>_<method><reg_wt>_e-<enc>_d-<dec>``, e.g. ``vec_vae4_e-conv12_d-conv12``.
+
+    ``framework/runs.py`` adds the time stamp that makes the run folder's name.
+    """
     dataset = cfg.pull('dataset_tag', None, silent=True) or component_name(cfg, 'dataset') or 'data'
     name = cfg.pull('method_tag', None, silent=True) or component_name(cfg, 'method')
     reg_wt = getattr(method, 'reg_wt', None)

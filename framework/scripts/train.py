@@ -18,7 +18,8 @@ from ..registry import register
 from ..checks import check_observation_shapes
 from ..random_state import seed_everything
 from ..trainer import Trainer, TrainSettings
-from .common import build_dataset, build_method, run_name_for, runs_root, save_run_config
+from ..settings import settings_from
+from .common import RunNameSettings, build_dataset, build_method, run_name_for, runs_root, save_run_config
 from .eval import evaluate_split
 
 
@@ -54,7 +55,8 @@ def train(cfg):
         else:
             run_dir = None
             if group.is_main:
-                run_dir = runs.create_run_dir(runs_root(cfg), run_name_for(cfg, method))
+                exact = settings_from(cfg, RunNameSettings).run_name
+                run_dir = runs.create_run_dir(runs_root(cfg), exact or run_name_for(cfg, method), exact=bool(exact))
                 save_run_config(cfg, run_dir)
             run_dir = distributed.broadcast_object(run_dir, group)
         trainer.run_dir = run_dir
@@ -76,6 +78,8 @@ def train(cfg):
             evaluate_split(method, val, trainer.device, run_dir, 'eval', 'val', trainer.step,
                            batch_size=settings.batch_size, max_batches=cfg.pull('eval_batches', 50, silent=True))
         distributed.barrier(group)      # the other ranks wait for rank 0's evaluation before the group closes
+        if group.is_main:
+            runs.mark_finished(run_dir, trainer.step)
         return scalars
     finally:
         distributed.shutdown(group)
