@@ -188,9 +188,9 @@ _checking_only = False
 
 def fail(exc: BaseException) -> None:
     """Print a user-fixable error as one message and exit with status 2 (no traceback)."""
+    logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # omnifig would log the same failure again
     if _checking_only:
         raise exc
-    logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # omnifig would log the same failure again
     print(f'error: {exc}', file=sys.stderr)
     sys.exit(2)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..config import coerce, load_yaml
 from ..errors import ConfigError
 from ..registry import register
+from ..settings import AnyKeys
 from ..sweep import find_sweep, format_status, parse_sweep_argv, run_sweep
 from ..sweep.engines import ENGINES
 from ..sweep.state import SweepState
@@ -52,7 +53,7 @@ class SweepSettings:
 OWN_KEYS = {f.name for f in dataclasses.fields(SweepSettings)} | {'runs_root'}
 
 
-@register.script('sweep', settings=SweepSettings)
+@register.script('sweep', settings=(SweepSettings, AnyKeys))
 def sweep(cfg):
     """Train a grid of runs (comma lists expand: --seed 0,1,2 --reg-wt 1,4); rerun the command to continue it."""
     argv = list(cfg.pull('_meta.argv', None, silent=True) or [])

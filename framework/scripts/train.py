@@ -31,7 +31,7 @@ class TrainRunSettings:
     eval_batches: int = 50            # batches of that evaluation (0: the whole split)
 
 
-@register.script('train', settings=(TrainSettings, TrainRunSettings))
+@register.script('train', settings=(TrainSettings, TrainRunSettings, RunNameSettings))
 def train(cfg):
     """Train a method on a dataset (a new run, or `--load RUN --resume` to continue one)."""
     settings = build_from_signature(TrainSettings, cfg)

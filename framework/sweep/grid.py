@@ -10,7 +10,6 @@ plus one ``--seed``/``--reg_wt`` pair. The value syntax follows Hydra's multirun
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import re
@@ -145,22 +144,6 @@ def split_values(key: str, raw: str) -> list[str]:
     if repeated:
         raise ConfigError(f'--{key} {raw} repeats {", ".join(repeated)}: each value gives one run.')
     return values
-
-
-def check_keys(grid: Grid, known: set[str], where: str) -> None:
-    """Every shared or swept key must be one that ``fig train`` reads; a typo fails with the closest names.
-
-    ``known`` holds keys (``steps``, ``encoder.hidden``) and free-form nodes (``split.*``: anything below).
-    """
-    free = [k[:-1] for k in known if k.endswith('.*')]
-    known = {k for k in known if not k.endswith('.*')}
-    for key in list(grid.fixed) + list(grid.axes):
-        if key in known or any(key.startswith(prefix) for prefix in free):
-            continue
-        close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join('--' + c for c in close)}?" if close else ''
-        raise ConfigError(f'--{key} is not a key of {where}.{hint} A swept or shared key must be one that '
-                          f'`fig train` reads (`fig show {" ".join(grid.configs)}` lists the composed config).')
 
 
 def _name_points(points: list[Point]) -> None:
