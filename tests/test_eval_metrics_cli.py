@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 
 import pytest
@@ -48,24 +49,30 @@ def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
     assert 'metrics/irs/irs' in events.Tags()['scalars']
 
 
-def test_eval_metrics_over_several_runs_writes_one_row_a_run(trained_run, tmp_path):
+def test_eval_metrics_over_several_runs_groups_them_by_configuration(trained_run, tmp_path):
     root, run = trained_run
-    twin = root / f'{run.name}-2'                 # another run whose name differs only by the suffix (same weights)
-    shutil.copytree(run, twin)
+    twin = root / f'{run.name}-2'                 # another seed of the same configuration (the same weights here)
+    other = root / f'{run.name}-3'                # a name that differs only by its suffix, but trained 7 steps
+    for copy, pattern, value in ((twin, r'(?m)^seed: 0$', 'seed: 5'), (other, r'(?m)^steps: \d+$', 'steps: 7')):
+        shutil.copytree(run, copy)
+        text, count = re.subn(pattern, value, (copy / 'config.yaml').read_text())
+        assert count == 1
+        (copy / 'config.yaml').write_text(text)
     suite = tmp_path / 'tiny.yaml'
     suite.write_text('metrics_seed: 1\nmetrics:\n  irs: {num_train: 500}\n'
                      '  sap: {num_train: 500, num_test: 200, continuous_factors: true}\n')
     out = tmp_path / 'table.csv'
-    fig('eval-metrics', suite, '--load', run, twin, run, '--runs_root', root, '--ident', 'tiny', '--out', out)
+    fig('eval-metrics', suite, '--load', run, twin, other, run, '--runs_root', root, '--ident', 'tiny', '--out', out)
     first, second = (json.loads((r / 'results' / 'tiny.json').read_text()) for r in (run, twin))
     assert first['seed'] == 1 and first['metrics']['irs']['values'] == second['metrics']['irs']['values']
-    rows = {row['run']: row for row in csv.DictReader(out.open())}
-    # runs are never merged by their names (that put runs of 1500 and 100 steps together); a run loaded twice is
-    # one row of two scorings, the second of which reused the first's saved values
-    assert set(rows) == {run.name, twin.name}
-    assert rows[run.name]['num_runs'] == '2' and float(rows[run.name]['irs/irs_std']) == 0.0
-    assert rows[twin.name]['num_runs'] == '1' and rows[twin.name]['irs/irs_std'] == ''
-    assert float(rows[run.name]['sap/sap_mean']) == pytest.approx(first['metrics']['sap']['values']['sap'], abs=1e-5)
+    rows = {row['run_names']: row for row in csv.DictReader(out.open())}
+    # runs are never merged by their names (that put runs of 1500 and 100 steps together): by saved config less
+    # the seed, so the two seeds are one row and the 7-step run is its own; a run loaded twice counts once
+    assert set(rows) == {f'{run.name};{twin.name}', other.name}
+    seeds, short = rows[f'{run.name};{twin.name}'], rows[other.name]
+    assert (seeds['runs'], seeds['steps'], short['runs'], short['steps']) == ('2', seeds['steps'], '1', '7')
+    assert seeds['steps'] != '7' and float(seeds['irs/irs_std']) == 0.0 and short['irs/irs_std'] == ''
+    assert float(seeds['sap/sap_mean']) == pytest.approx(first['metrics']['sap']['values']['sap'], abs=1e-5)
 
 
 def test_a_dataset_without_factors_is_refused_with_the_metrics_named(monkeypatch, tmp_path):

@@ -14,19 +14,17 @@ script prints an estimate of the time (a timed batch of encodings and a cost mod
 and, above ``--estimate_limit`` seconds, names the small-sample suite ``eval/fast``.
 
 Several runs (``--load RUN1 RUN2`` or a folder of runs): each is scored as above, then one CSV table (``--out``,
-default ``<runs_root>/metrics_summary.csv``) gives every score of every run.
+default ``<runs_root>/metrics_summary.csv``) gives the mean, std and n of every score per configuration: runs
+whose saved configs agree but for the seed (``fig results`` groups them the same way and also plots).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from .. import runs
@@ -111,7 +109,7 @@ def eval_metrics(cfg):
 
 
 def score_runs(cfg, settings: EvalMetricsSettings, named: Suite | None, paths: list[Path], progress: Progress) -> dict:
-    """Score each run (each resumes like one run), then write the table of ``summarize_runs``."""
+    """Score each run (each resumes like one run), then write the table of configurations (``summarize_runs``)."""
     keys = set(EvalMetricsSettings.__dataclass_fields__) | {'load'}
     overrides = {k: v for k, v in to_plain(cfg).items() if k not in keys}
     reports = []
@@ -120,7 +118,7 @@ def score_runs(cfg, settings: EvalMetricsSettings, named: Suite | None, paths: l
         reports.append(score_run(run_cfg, settings, named, progress))
         progress.runs_done.append(path.name)
     out = Path(settings.out) if settings.out else runs_root(cfg) / 'metrics_summary.csv'
-    summarize_runs(reports, out)
+    summarize_runs(reports, paths, out)
     tqdm.write(f'{len(reports)} runs: {out}')
     return {'runs': reports, 'summary': str(out)}
 
@@ -315,29 +313,10 @@ def log_scalars(run_dir: Path, results: dict, step: int) -> None:
         writer.close()
 
 
-def summarize_runs(reports: list[dict], out: Path) -> None:
-    """The table over several runs: one row per run directory (a run loaded twice is one row of two scorings).
-
-    Runs are not grouped into configurations here: that grouping (the composed config minus the seed) belongs
-    to one module, and this function is where it plugs in. Columns: ``run``, ``num_runs``, then the mean and
-    standard deviation (ddof 1; empty for one) of each score.
-    """
-    groups: dict[str, list[dict]] = {}
-    for report in reports:
-        groups.setdefault(report['run'], []).append(flat_values(report['metrics']))
-    keys = sorted({key for values in groups.values() for run in values for key in run})
-    header = ['run', 'num_runs'] + [f'{key}_{stat}' for key in keys for stat in ('mean', 'std')]
-    rows = []
-    for run_name, values in groups.items():
-        row = [run_name, len(values)]
-        for key in keys:
-            column = np.array([run[key] for run in values if key in run], dtype=np.float64)
-            row.append(f'{column.mean():.6g}' if column.size else '')
-            row.append(f'{column.std(ddof=1):.6g}' if column.size > 1 else '')
-        rows.append(row)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(header)
-    writer.writerows(rows)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    runs.atomic_write_bytes(out, lambda handle: handle.write(text.getvalue().encode()))
+def summarize_runs(reports: list[dict], paths: list[Path], out: Path) -> None:
+    """The table over several runs: one row per configuration (the saved config without the seed), as
+    ``fig results`` groups them (``framework/results``), so runs that differ in any setting are never averaged."""
+    from ..results import collect, group, metric_names, write_csv
+    files = tuple(sorted({f"{report['ident']}.json" for report in reports}))
+    groups = group(collect(list(dict.fromkeys(paths)), files))
+    write_csv(groups, metric_names(groups), out)
