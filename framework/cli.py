@@ -22,6 +22,7 @@ from . import runs
 from .errors import FrameworkError
 
 _POSITIONAL_ARGUMENT = {'list': 'kind', 'download-dataset': 'name'}   # `fig list encoder`
+_POSITIONAL_LIST = {'results': 'runs'}      # `fig results SWEEP RUN ...`: every word, as one comma list
 _HELP_FLAGS = ('-h', '--help')
 
 
@@ -102,6 +103,8 @@ def rewrite_argv(project, argv: list[str]) -> list[str]:
         names.append(term)
     if script in _POSITIONAL_ARGUMENT and names:
         return head + [f'--{_POSITIONAL_ARGUMENT[script]}', names[0]] + _normalise_keys(flags)
+    if script in _POSITIONAL_LIST and names:
+        return head + [f'--{_POSITIONAL_LIST[script]}', ','.join(names)] + _normalise_keys(flags)
     from .config import check_config_name
     for name in names:
         check_config_name(project, name)

@@ -99,6 +99,10 @@ def test_fig_results_writes_the_csv_prints_the_table_and_draws_the_plots(tmp_pat
     for name in ('mig-mig_vs_reg_wt.png', 'mig-mig_by-config.png', 'eval-loss_vs_reg_wt.png'):
         assert (out / 'plots' / name).stat().st_size > 1000
     assert (out / 'plots' / 'mig-mig_vs_reg_wt.png').read_bytes()[:4] == b'\x89PNG'
+    # the runs may also be named as plain words, as `fig results SWEEP` reads
+    code, again = run_in_process('results', runs, '--metric', 'mig', '--out', tmp_path / 'again', '--plots', 'false')
+    assert code in (0, None), again
+    assert '0.4 ± 0.2 (3)' in again and (tmp_path / 'again' / 'results.csv').read_text().count('\n') == 5
 
 
 def test_fig_results_errors_name_what_exists(tmp_path):

@@ -49,7 +49,11 @@ def _load_raw_config(self, path):
 
 
 def _parse_raw_arg(self, arg: str):
-    value = load_yaml(arg)
+    """A command-line value as YAML; text that is not YAML stays text (``fig sweep``'s ``[32,32],[16]``)."""
+    try:
+        value = load_yaml(arg)
+    except yaml.YAMLError:
+        value = arg
     return None if isinstance(value, str) and value in self._config_nones else value
 
 

@@ -86,3 +86,6 @@ def evaluate_liegroup_factor_leakage(dataset, represent: Callable, generator: to
     """Factor leakage of the Lie group VAE repository (mutual information outside each factor's top code)."""
     codes, factors = _common().sample_codes(dataset, represent, num_train, generator, device, encode_batch_size)
     return repo_factor_leakage(codes, factors, num_bins, drop_first_factor)
+
+
+evaluate_liegroup_factor_leakage.lower_is_better = True      # leakage: lower scores are more disentangled
