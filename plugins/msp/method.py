@@ -36,12 +36,13 @@ class SequencePredictor(Method):
     batch_form = 'sequences'
     has_transition = True          # False where there is no M to swap between sequences (neural-transition)
 
+    bd_wt = 0.0                    # weight of the optional block-diagonalisation regulariser (methods with an M)
+
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
-                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE):
+                 T_cond: int = 2):
         super().__init__()
         self.observation_shape = tuple(observation_shape)
         self.dim_m, self.dim_a, self.T_cond = int(dim_m), int(dim_a), int(T_cond)
-        self.bd_wt, self.ridge = float(bd_wt), float(ridge)
         latent = self.dim_m * self.dim_a
         self.encoder = encoder(in_shape=self.observation_shape, out_dim=latent)
         self.decoder = decoder(latent_dim=latent, out_shape=self.observation_shape)
@@ -66,7 +67,7 @@ class SequencePredictor(Method):
     # ------------------------------------------------------------------ transitions
     def fit_transition(self, x_cond: torch.Tensor, H_cond: torch.Tensor):
         """The transition conditioned on T_cond frames (and their latents (B, T_cond, m, a))."""
-        return linalg.fit_sequence_transition(H_cond, self.ridge)
+        raise NotImplementedError
 
     def rollout_latents(self, H_cond: torch.Tensor, transition, n: int) -> torch.Tensor:
         """Ĥ_{T_c−1+k} for k = 1..n from the conditioning latents: (B, n, m, a)."""
@@ -138,13 +139,26 @@ class SequencePredictor(Method):
         return out
 
 
+class LeastSquaresPredictor(SequencePredictor):
+    """The methods whose M is a least-squares fit: ``ridge`` (the solve's relative ridge, ``linalg.RIDGE``)
+    and ``bd_wt`` (the optional block-diagonalisation regulariser; 0, the paper's setting, only logs it)."""
+
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
+                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE):
+        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond)
+        self.bd_wt, self.ridge = float(bd_wt), float(ridge)
+
+    def fit_transition(self, x_cond, H_cond):
+        return linalg.fit_sequence_transition(H_cond, self.ridge)
+
+
 @register.method('msp')
-class MSP(SequencePredictor):
+class MSP(LeastSquaresPredictor):
     """Meta-sequential prediction: M* by least squares on the conditioning frames, loss on predicted frames."""
 
 
 @register.method('msp-fixed-blocks')
-class MSPFixedBlocks(SequencePredictor):
+class MSPFixedBlocks(LeastSquaresPredictor):
     """MSP with an a-priori block structure: independent least squares per fixed block of columns."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
@@ -159,7 +173,7 @@ class MSPFixedBlocks(SequencePredictor):
 
 
 @register.method('msp-rec')
-class MSPRec(SequencePredictor):
+class MSPRec(LeastSquaresPredictor):
     """The "Rec." baseline: M fitted on all frames (targets included), rollout from the first latent."""
 
     def training_step(self, batch):
@@ -177,8 +191,9 @@ class NeuralM(SequencePredictor):
     fits_any_length = False        # M_net reads exactly T_cond frames
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
-                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE, initial_scale_M: float = 0.01):
-        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond, bd_wt, ridge)
+                 T_cond: int = 2, bd_wt: float = 0.0, initial_scale_M: float = 0.01):
+        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond)
+        self.bd_wt = float(bd_wt)
         c, *rest = self.observation_shape
         self.M_net = encoder(in_shape=(c * self.T_cond, *rest), out_dim=self.dim_a ** 2)
         self.initial_scale_M = float(initial_scale_M)
@@ -233,8 +248,8 @@ class NeuralTransition(SequencePredictor):
     has_transition = False
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
-                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE, transition_hidden: int = 128):
-        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond, bd_wt, ridge)
+                 T_cond: int = 2, transition_hidden: int = 128):
+        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond)
         h = int(transition_hidden)
         self.transition_net = nn.Sequential(nn.Linear(self.T_cond * self.dim_a, h), RowwiseResidual(h),
                                             RowwiseResidual(h), nn.LayerNorm(h), nn.ReLU(), nn.Linear(h, self.dim_a))
@@ -261,7 +276,7 @@ class NeuralTransition(SequencePredictor):
 
 
 @register.method('msp-2nd-order')
-class MSPSecondOrder(SequencePredictor):
+class MSPSecondOrder(LeastSquaresPredictor):
     """MSP with HO-LSTSQ for accelerated sequences: per-step M_t, then M_{t+1} = M_t A by least squares."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
