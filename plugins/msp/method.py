@@ -1,16 +1,16 @@
 """Meta-sequential prediction (MSP, Miyato et al. NeurIPS 2022) and the baselines it is compared with.
 
 Every method here trains on sequences x: (B, T, C, H, W) in [0, 1]. Frames are encoded independently to
-latent matrices H_t ∈ R^{m×a} (the encoder's m·a outputs in row-major order, ``shared/specs/msp.md`` §1.4);
+latent matrices H_t ∈ R^{m×a} (the encoder's m·a outputs in row-major order, as the authors' code reshapes them);
 the first ``T_cond`` frames condition a transition, the latent of the last conditioning frame is rolled out
-and decoded, and the loss is the per-frame sum of squared errors (§1.7).
+and decoded, and the loss is the per-frame sum of squared errors.
 
-- ``msp``: M* fitted by least squares on the conditioning latents, gradients through the solve (§1.5-1.7).
-- ``msp-fixed-blocks``: an independent least-squares fit per fixed 2×2 block (§3, SeqAEMultiLSTSQ).
-- ``msp-rec``: M fitted on all T frames, targets included, rollout from H_0 (§3, the "Rec." model).
-- ``neural-m``: M = 0.01·net(conditioning frames stacked on channels) (§3, Neural M*).
-- ``neural-transition``: a per-row network maps the last T_cond latents to the next one (§3).
-- ``msp-2nd-order``: HO-LSTSQ for accelerated sequences, M_{t+1} = M_t A (§3).
+- ``msp``: M* fitted by least squares on the conditioning latents, gradients through the solve.
+- ``msp-fixed-blocks``: an independent least-squares fit per fixed 2×2 block (the paper's "Ours w/ fixed blocks").
+- ``msp-rec``: M fitted on all T frames, targets included, rollout from H_0 (the paper's "Rec." model).
+- ``neural-m``: M = 0.01·net(conditioning frames stacked on channels) (the paper's Neural M*).
+- ``neural-transition``: a per-row network maps the last T_cond latents to the next one.
+- ``msp-2nd-order``: HO-LSTSQ for accelerated sequences, M_{t+1} = M_t A.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .modules import WeightStandardization
 
 
 def frame_sse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared error summed over C×H×W, averaged over batch and frames (the papers' "MSE", §1.7)."""
+    """Squared error summed over C×H×W, averaged over batch and frames (the papers' "MSE")."""
     return (prediction.float() - target.float()).pow(2).flatten(2).sum(-1).mean()
 
 
@@ -75,7 +75,7 @@ class SequencePredictor(Method):
 
     @staticmethod
     def shift_transition(transition):
-        """Sequence b gets sequence b−1's transition, cyclically (``M[arange(−1, B−1)]``, §5.2)."""
+        """Sequence b gets sequence b−1's transition, cyclically (``M[arange(−1, B−1)]``)."""
         if isinstance(transition, (tuple, list)):
             return type(transition)(torch.roll(t, 1, 0) for t in transition)
         return torch.roll(transition, 1, 0)
@@ -90,7 +90,7 @@ class SequencePredictor(Method):
         """Predict n frames after x_cond: (B, T_cond, C, H, W) -> (B, n, C, H, W).
 
         With ``swap_transitions`` sequence b is rolled out with the transition fitted on sequence b−1 (the
-        equivariance error L^p_equiv, §5.2).
+        equivariance error L^p_equiv of the paper's Table 1).
         """
         H = self.encode(x_cond)
         transition = self.fit_transition(x_cond, H)
@@ -105,7 +105,7 @@ class SequencePredictor(Method):
                               f'{self.T_cond}), got {T}; set `--sequence.length {need}` or lower `--T_cond`.')
 
     def _scalars(self, transition, H_cond: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Diagnostics: the BD loss of M (§2.2) and the fit's residual before/after (loss_internal_0/T, §1.5)."""
+        """Diagnostics: the BD loss of M and the fit's residual before/after (loss_internal_0/T)."""
         M = self.transition_matrix(transition)
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.bd_wt > 0):
             out = {'loss_bd': linalg.block_diagonalization_loss(M.float())}
