@@ -1,7 +1,7 @@
 """Sequence datasets: constant-velocity walks over a ground-truth grid, and transformed image sequences.
 
 Both follow the datasets of the MSP paper (Miyato et al., "Unsupervised Learning of Equivariant Structure from
-Sequences", NeurIPS 2022, Sec. 5 and its appendix on datasets) and yield ``{'x': (B, T, C, H, W), ...}``.
+Sequences", NeurIPS 2022) and its released code, and yield ``{'x': (B, T, C, H, W), ...}``.
 ``observation_shape`` is the per-frame shape; grid queries (``sample_factors``, ``images_for``,
 ``factor_values``) answer per frame, through the base dataset (``.base``), so metrics read a sequence-trained
 model on single frames.

@@ -90,7 +90,7 @@ class SequencePredictor(Method):
         """Predict n frames after x_cond: (B, T_cond, C, H, W) -> (B, n, C, H, W).
 
         With ``swap_transitions`` sequence b is rolled out with the transition fitted on sequence b−1 (the
-        equivariance error L^p_equiv of the paper's Table 1).
+        the paper's equivariance error L^p_equiv).
         """
         H = self.encode(x_cond)
         transition = self.fit_transition(x_cond, H)

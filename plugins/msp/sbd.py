@@ -1,6 +1,6 @@
 """``fig sbd --load RUN``: simultaneous block diagonalisation of a trained model's transitions.
 
-Maehara and Murota's simultaneous block diagonalisation, in the MSP paper's learned form (Sec. 4.3 and its
+Maehara and Murota's simultaneous block diagonalisation, in the MSP paper's learned form (as in its
 block-diagonalisation figures):
 1. Fit M on many long sequences (every consecutive pair of a sequence).
 2. Learn one change of basis U (a seeded random orthogonal start, Adam lr 0.1, 50 epochs, batches of 32)

@@ -99,7 +99,7 @@ def prediction_errors(method, sequences, length: int, num_batches: int, batch_si
     """L^p(k) and L^p_equiv(k), k = 1..length−T_cond: per-frame SSE, mean and std over sequences.
 
     Each batch shares one velocity (one group element), so sequence b can be rolled out with the transition
-    fitted on sequence b−1 (L^p_equiv, the equivariance error of the paper's Table 1); both errors are
+    fitted on sequence b−1 (L^p_equiv, the paper's equivariance error); both errors are
     measured on the same sequences.
     """
     generator = torch.Generator().manual_seed(int(seed))
