@@ -86,7 +86,9 @@ def _accepts_part(run_cfg) -> bool:
 
 def moving_factors(dataset, settings: SequenceEvalSettings) -> tuple:
     """The factors the evaluation moves: ``--active_factors``, else those the training sequences move."""
-    return tuple(settings.active_factors) or tuple(dataset.moving_factors)
+    chosen = settings.active_factors
+    chosen = (chosen,) if isinstance(chosen, str) else tuple(chosen)        # `--active_factors posX`: one name
+    return chosen or tuple(dataset.moving_factors)
 
 
 def run_label(run) -> str:

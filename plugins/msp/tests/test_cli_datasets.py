@@ -29,3 +29,15 @@ def test_readme_reduced_experiment_commands(tmp_path):
     result = json.loads((runs[0] / 'results' / 'eval-msp.json').read_text())
     assert result['active_factors'] == ['scale', 'orientation', 'posX', 'posY']
     assert (tmp_path / 'plot' / 'eval-msp.png').exists()
+
+
+def test_active_factors_from_the_command_line(tmp_path):
+    """`--active_factors posX` (one name) and a list both choose the evaluation's moving factors."""
+    fig('train', 'a/msp-tiny', 'm/msp', 'd/msp-sprites-16', '--steps', '1', *FAST, '--runs_root', tmp_path)
+    run = only_run(tmp_path)
+    fig('eval-msp', '--load', run, '--length', '4', '--num_batches', '1', '--eval_batch_size', '2',
+        '--active_factors', 'posX')
+    assert json.loads((run / 'results' / 'eval-msp.json').read_text())['active_factors'] == ['posX']
+    fig('eval-msp', '--load', run, '--length', '4', '--num_batches', '1', '--eval_batch_size', '2',
+        '--active_factors', '[scale, posY]')
+    assert json.loads((run / 'results' / 'eval-msp.json').read_text())['active_factors'] == ['scale', 'posY']
