@@ -1,4 +1,4 @@
-"""Training steps/s of MSP at the 3DShapes configuration (``shared/specs/msp.md`` §1.3, §1.8).
+"""Training steps/s of MSP at the 3DShapes configuration (the authors' widths and training setup).
 
 msp-resnet with k 1 and 3 blocks on 64x64 RGB frames, dim_m 256, dim_a 16, batch 32 of T = 3 frames
 (T_cond 2), Adam 3e-4. Random frames of shapes3d-synth's size stand in for the data, so only the model is

@@ -37,18 +37,70 @@ def test_factor_walk_keeps_velocity_and_msp_bounds(sprites):
     assert torch.equal(batch['x'], frames)
 
 
-def test_factor_walk_is_deterministic_per_index(sprites):
-    walk = FactorWalk(sprites, length=4, seed=3)
+def test_fixed_factor_walk_is_deterministic_per_index(sprites):
+    walk = FactorWalk(sprites, length=4, seed=3, fresh=False)
     a = walk.batch(torch.tensor([5, 17, 5]))
     b = walk.batch(torch.tensor([17, 5]))
     assert torch.equal(a['y'][0], a['y'][2]) and torch.equal(a['y'][:2], b['y'][[1, 0]])
     assert not torch.equal(a['y'][0], a['y'][1])
-    assert not torch.equal(FactorWalk(sprites, length=4, seed=4).batch(torch.tensor([5]))['y'][0], a['y'][0])
+    other_seed = FactorWalk(sprites, length=4, seed=4, fresh=False)
+    assert not torch.equal(other_seed.batch(torch.tensor([5]))['y'][0], a['y'][0])
+
+
+def test_training_walks_are_fresh_every_batch_and_follow_the_torch_seed(sprites):
+    """Like the original datasets, every access draws a new walk; the draws come from torch's default
+    generator (which the trainer seeds and checkpoints), so the same seed gives the same batches."""
+    walk = FactorWalk(sprites, length=3)
+    indices = torch.arange(50)
+    torch.manual_seed(0)
+    first, second = walk.batch(indices)['y'], walk.batch(indices)['y']
+    assert (first != second).any(-1).any(-1).float().mean() > 0.9        # new walks for (almost) every index
+    torch.manual_seed(0)
+    assert torch.equal(walk.batch(indices)['y'], first) and torch.equal(walk.batch(indices)['y'], second)
+    data = TransformSequences(known_images(), length=3, colour=False)
+    torch.manual_seed(0)
+    a, b = data.batch(torch.tensor([0, 1]))['velocity'], data.batch(torch.tensor([0, 1]))['velocity']
+    assert (a != b).all()
+
+
+def test_sample_sequences_shared_moving_forced_and_reproducible(sprites):
+    walk = FactorWalk(sprites, length=3, moving=('scale', 'orientation', 'posX', 'posY'), fixed={'shape': 1})
+    assert walk.moving_factors == ('scale', 'orientation', 'posX', 'posY')
+    out = walk.sample_sequences(64, 8, torch.Generator().manual_seed(5), shared=True)
+    y, v = out['y'], out['velocity']
+    assert out['x'].shape == (64, 8, 1, 64, 64) and y.shape == (64, 8, 5)
+    assert torch.equal(v, v[:1].expand(64, -1))                              # one group element per batch
+    assert torch.equal(y[:, 1:] - y[:, :-1], v[:, None].expand(-1, 7, -1))   # constant velocity, length 8
+    sizes = torch.tensor(sprites.factor_sizes)
+    assert (v.abs() <= sizes // 8).all() and (y >= 0).all() and (y < sizes).all() and (y[..., 0] == 1).all()
+    assert len(set(map(tuple, y[:, 0].tolist()))) > 60                       # starts differ
+    again = walk.sample_sequences(64, 8, torch.Generator().manual_seed(5), shared=True)
+    assert torch.equal(again['x'], out['x'])
+    alone = walk.sample_sequences(32, 6, torch.Generator().manual_seed(6), moving=['posX'], force_moving=True)
+    v = alone['velocity']
+    assert (v[:, 3] != 0).all() and (v[:, [0, 1, 2, 4]] == 0).all() and (v[:, 3].abs() <= 32 // 6).all()
+    with pytest.raises(ConfigError, match='colour'):
+        walk.sample_sequences(2, 3, torch.Generator(), moving=['colour'])
+
+
+def test_sample_sequences_of_transformations_share_one_velocity():
+    data = TransformSequences(known_images(), length=3, max_length=9, actions=('rotation', 'translation'),
+                              colour=False)
+    out = data.sample_sequences(6, 7, torch.Generator().manual_seed(0), shared=True)
+    assert out['x'].shape == (6, 7, 1, 16, 16)
+    v = out['velocity']
+    assert torch.equal(v, v[:1].expand(6, -1)) and v[0, 1] == 0 and v[0, 0] != 0
+    steps = out['angle'][:, 1:] - out['angle'][:, :-1]
+    assert torch.allclose(steps, v[:, :1].expand(-1, 6), atol=1e-5)
+    assert len(set(out['angle'][:, 0].tolist())) == 6                        # initial states differ
+    assert v[0, 2:].abs().max() <= 20 / 6                                    # max_length = length: Δp / (T - 1)
+    rotation = data.sample_sequences(6, 4, torch.Generator().manual_seed(1), moving=['rotation'])
+    assert (rotation['velocity'][:, 1:] == 0).all() and (rotation['velocity'][:, 0] != 0).all()
 
 
 def test_factor_walk_cyclic_reflect_fixed_and_force_moving(sprites):
     wrap = FactorWalk(sprites, length=6, moving=('orientation',), cyclic=('orientation',), max_speed=9,
-                      force_moving=True, fixed={'shape': 2})
+                      force_moving=True, fixed={'shape': 2}, fresh=False)
     start, v, _ = wrap.draw(torch.arange(200))
     y = wrap.walk(start, v)
     assert (y[..., 0] == 2).all() and (v[:, 2] != 0).all() and (v[:, [0, 1, 3, 4]] == 0).all()
@@ -68,10 +120,25 @@ def test_factor_walk_keeps_the_nuisance_fixed(tmp_path):
     write_smallnorb(tmp_path)
     norb = SmallNORB(root=str(tmp_path))
     walk = FactorWalk(norb, length=2, moving=('elevation', 'azimuth'))
-    x = walk.batch(torch.arange(64))['x']
-    instance_level = (x[:, :, 0, 40, 40] * 255).round()
-    assert torch.equal(instance_level[:, 0], instance_level[:, 1])
-    assert set(instance_level[:, 0].tolist()) == {1.0, 11.0}
+    for x in (walk.batch(torch.arange(64))['x'], walk.sample_sequences(64, 2, torch.Generator().manual_seed(0))['x']):
+        instance_level = (x[:, :, 0, 40, 40] * 255).round()
+        assert torch.equal(instance_level[:, 0], instance_level[:, 1])        # one instance per sequence
+        assert set(instance_level[:, 0].tolist()) == {1.0, 11.0}              # both instances occur
+    first = walk.sample_sequences(64, 2, torch.Generator().manual_seed(0))['x']
+    assert torch.equal(walk.sample_sequences(64, 2, torch.Generator().manual_seed(0))['x'], first)
+
+
+def test_smallnorb_parts_keep_one_published_half(tmp_path):
+    """The fixture's training file holds instance 1 (pixel 11), its testing file instance 0 (pixel 1)."""
+    write_smallnorb(tmp_path)
+    levels = {}
+    for part in ('train', 'test', 'all'):
+        norb = SmallNORB(root=str(tmp_path), part=part)
+        levels[part] = set((norb.batch(torch.arange(len(norb)))['x'][:, 0, 40, 40] * 255).round().tolist())
+        assert len(norb) == (32 if part == 'all' else 16) and norb.factor_sizes == (2, 2, 2, 2)
+    assert levels == {'train': {11.0}, 'test': {1.0}, 'all': {1.0, 11.0}}
+    with pytest.raises(DataError, match='part'):
+        SmallNORB(root=str(tmp_path), part='val')
 
 
 def test_factor_walk_from_config_and_as_sequences_on_a_split(sprites):
@@ -80,7 +147,12 @@ def test_factor_walk_from_config_and_as_sequences_on_a_split(sprites):
     train = split_dataset(sprites, 'train', val=0.1, seed=0)
     sequences = as_sequences(train, length=3)
     assert isinstance(sequences, Subset) and sequences.is_sequence and len(sequences) == len(train)
-    assert torch.equal(sequences.batch(torch.tensor([4]))['y'], walk.batch(train.indices[4:5])['y'])
+    assert sequences.parent.fresh                                               # training: new walks per batch
+    val = split_dataset(sprites, 'val', val=0.1, seed=0)
+    fixed = as_sequences(val, length=3)
+    assert not fixed.parent.fresh                                               # validation: fixed walks
+    expected = FactorWalk(sprites, length=3, fresh=False).batch(val.indices[4:5])['y']
+    assert torch.equal(fixed.batch(torch.tensor([4]))['y'], expected)
     with pytest.raises(ConfigError, match='lenght'):
         as_sequences(sprites, lenght=3)
     with pytest.raises(ConfigError, match='num_sequences'):

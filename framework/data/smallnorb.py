@@ -5,12 +5,15 @@ Format (LeCun): a little-endian int32 magic (0x1E3D4C55 uint8, 0x1E3D4C54 int32,
 (24300, 2, 96, 96) uint8 stereo pairs, ``cat`` (24300,) the category, ``info`` (24300, 4) instance,
 elevation 0..8, azimuth 0, 2, .., 34 and lighting 0..5, for the training and the testing halves.
 
-As the disentanglement benchmarks do, the two halves are joined (48,600 images), the first image of each pair
-is resized to ``size`` (64; antialiased bilinear, close to PIL's antialias filter), and the factors are
-category 5, elevation 9, azimuth 18 and lighting 6. The instance (10 over both halves) is a nuisance: the
-images are ordered by (category, elevation, azimuth, lighting, instance), ``indices_to_factors`` ignores the
-instance and ``factors_to_indices`` picks one at random (as disentanglement_lib does) unless ``nuisance``
-names it. ``instance_factor: true`` makes it a fifth factor instead (an exact grid).
+``part`` picks the published halves: ``all`` joins them (48,600 images) as the disentanglement benchmarks do;
+``train`` (instances 4, 6, 7, 8, 9) and ``test`` (instances 0, 1, 2, 3, 5) keep one half each, as MSP trains on
+the training half and evaluates on the test half. The first image of each stereo pair is resized to ``size``
+(64; antialiased bilinear, close to PIL's antialias filter), and the factors are category 5, elevation 9,
+azimuth 18 and lighting 6. The instance (numbered 0..n-1 in the order of the published instance ids: 10 over
+both halves, 5 in one) is a nuisance: the images are ordered by (category, elevation, azimuth, lighting,
+instance), ``indices_to_factors`` ignores the instance and ``factors_to_indices`` picks one at random (as
+disentanglement_lib does) unless ``nuisance`` names it. ``instance_factor: true`` makes it a fifth factor
+instead (an exact grid).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import DataError
 from ..registry import register
 from .images import ImageGridDataset, check_row_major, resize_uint8
 from .paths import corrupt_file_error, read_possibly_gzipped, require_files, resolve_root
@@ -29,6 +33,7 @@ FILES = [f'smallnorb-5x{ids}x9x18x6x2x96x96-{part}-{kind}.mat'
 MAGIC_TYPES = {0x1E3D4C55: np.uint8, 0x1E3D4C54: np.int32, 0x1E3D4C56: np.int16,
                0x1E3D4C51: np.float32, 0x1E3D4C53: np.float64}
 FACTOR_NAMES = ('category', 'elevation', 'azimuth', 'lighting')
+PART_NAMES = {'train': ('training',), 'test': ('testing',), 'all': ('training', 'testing')}
 
 
 @register.dataset('smallnorb')
@@ -38,12 +43,16 @@ class SmallNORB(ImageGridDataset):
     walk_factors = ('elevation', 'azimuth')          # MSP's moving factors
 
     def __init__(self, root: str = 'local_data/smallnorb', size: int = 64, instance_factor: bool = False,
-                 download: bool = False):
-        self.root = resolve_root(root, 'smallnorb')
-        paths = require_files('smallnorb', self.root, FILES, download,
-                              alternatives={f: [f + '.gz'] for f in FILES})
+                 part: str = 'all', download: bool = False):
+        if part not in PART_NAMES:
+            raise DataError(f"smallnorb: unknown part {part!r}; choose 'train', 'test' or 'all'.")
+        self.root, self.part = resolve_root(root, 'smallnorb'), part
+        parts = [(ids, name) for ids, name in PARTS if name in PART_NAMES[part]]
+        files = [f for f in FILES if any(f'-{name}-' in f for _, name in parts)]
+        paths = require_files('smallnorb', self.root, files, download,
+                              alternatives={f: [f + '.gz'] for f in files})
         images, labels = [], []
-        for ids, part in PARTS:
+        for ids, part in parts:
             stem = f'smallnorb-5x{ids}x9x18x6x2x96x96-{part}-'
             dat, cat, info = (read_lecun_matrix(paths[stem + kind + '.mat']) for kind in ('dat', 'cat', 'info'))
             n = dat.shape[0]
@@ -57,9 +66,10 @@ class SmallNORB(ImageGridDataset):
             images.append(torch.from_numpy(np.ascontiguousarray(dat[:, :1])))
             labels.append(np.column_stack([cat, info[:, 1], info[:, 2] // 2, info[:, 3], info[:, 0]]))
         labels = np.concatenate(labels).astype(np.int64)
+        labels[:, -1] = np.unique(labels[:, -1], return_inverse=True)[1].reshape(-1)    # instances 0..n-1
         sizes = tuple(int(v) for v in labels.max(0) + 1)
         order = np.lexsort(labels.T[::-1])                   # row-major: category first, instance last
-        check_row_major('smallnorb', self.root / FILES[2], labels[order], sizes)
+        check_row_major('smallnorb', self.root / files[2], labels[order], sizes)
         pixels = resize_uint8(torch.cat(images)[torch.from_numpy(order)], size)
         self.nuisance_size = 1 if instance_factor else sizes[-1]
         self.factor_names = FACTOR_NAMES + (('instance',) if instance_factor else ())

@@ -4,4 +4,4 @@ Registers the methods ``msp``, ``msp-fixed-blocks``, ``msp-rec``, ``neural-m``, 
 ``msp-2nd-order``, the ``msp-resnet`` encoder/decoder, the offline ``msp-toy-shifts`` sequences and the
 scripts ``eval-msp``, ``sbd`` and ``gen``.
 """
-from . import linalg, modules, walks, method, scripts  # noqa: F401
+from . import linalg, modules, toy, method, scripts  # noqa: F401

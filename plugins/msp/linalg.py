@@ -1,6 +1,6 @@
 """The linear algebra of MSP: least-squares transitions, their rollouts and the block-diagonalisation loss.
 
-Conventions (``shared/specs/msp.md`` §1): a latent is a matrix H ∈ R^{m×a} and a transition acts on the
+Conventions (the authors' code): a latent is a matrix H ∈ R^{m×a} and a transition acts on the
 right, H_{t+1} ≈ H_t M with M ∈ R^{a×a} (the paper's M is the transpose). Every function is batched over
 leading dimensions.
 """
@@ -28,11 +28,11 @@ def exact_matmul():
 
 def lstsq_transition(H0: torch.Tensor, H1: torch.Tensor, ridge: float = RIDGE,
                      dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """M* = argmin_M ‖H0 M − H1‖²_F = (H0ᵀH0 + εI)⁻¹ H0ᵀH1, with gradients through the solve (§1.5).
+    """M* = argmin_M ‖H0 M − H1‖²_F = (H0ᵀH0 + εI)⁻¹ H0ᵀH1, with gradients through the solve.
 
     H0, H1: (..., n, a) -> M: (..., a, a). The normal equations are solved in ``dtype`` (float64 by default)
     with TF32 and autocast off; the tiny relative ridge ε = ``ridge``·tr(H0ᵀH0)/a (plus 1e-12) keeps the
-    solve finite when H0 is rank deficient early in training. The original has no ridge (§1.9); with full
+    solve finite when H0 is rank deficient early in training. The original has no ridge; with full
     column rank the difference is below float32 precision.
     """
     out_dtype = H0.dtype
@@ -60,7 +60,7 @@ def fit_sequence_transition(H: torch.Tensor, ridge: float = RIDGE) -> torch.Tens
 
 
 def fit_block_transition(H: torch.Tensor, block_size: int = 2, ridge: float = RIDGE) -> torch.Tensor:
-    """The fixed-blocks baseline (``SeqAEMultiLSTSQ``, §3): an independent fit per group of ``block_size``
+    """The fixed-blocks baseline (the paper's "Ours w/ fixed blocks"): an independent fit per group of ``block_size``
     consecutive columns, assembled block-diagonally -> (B, a, a)."""
     B, T, m, a = H.shape
     if a % block_size:
@@ -81,7 +81,7 @@ def _block_diag(blocks: list[torch.Tensor]) -> torch.Tensor:
 
 
 def fit_second_order(H: torch.Tensor, drop_first: bool = True, ridge: float = RIDGE):
-    """HO-LSTSQ (``SeqAEHOLSTSQ``, n_order 2, §3) on latents H: (B, T_c, m, a).
+    """HO-LSTSQ (the paper's second-order model, n_order 2) on latents H: (B, T_c, m, a).
 
     Per-step transitions M_t = lstsq(H_t, H_{t+1}) for t = 0..T_c−2; the original drops M_0
     (``drop_first``); then A = lstsq([M_1; …; M_{n−1}], [M_2; …; M_n]) so that M_{t+1} ≈ M_t A.
@@ -109,7 +109,7 @@ def rollout(H_last: torch.Tensor, M: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def rollout_second_order(H_last: torch.Tensor, M_last: torch.Tensor, A: torch.Tensor, n: int) -> torch.Tensor:
-    """Ĥ_k = H_last ∏_{j=1..k} (M_last A^j): at each step M ← M A, then H ← H M (§3, HOLSTSQ)."""
+    """Ĥ_k = H_last ∏_{j=1..k} (M_last A^j): at each step M ← M A, then H ← H M (the second-order model)."""
     out, H, M = [], H_last, M_last
     for _ in range(n):
         M = M @ A
@@ -119,7 +119,7 @@ def rollout_second_order(H_last: torch.Tensor, M_last: torch.Tensor, A: torch.Te
 
 
 def tracenorm_of_normalized_laplacian(A: torch.Tensor, method: str = 'trace') -> torch.Tensor:
-    """Nuclear norm of L_sym = D^{-1/2}(diag(D) − A)D^{-1/2} for affinities A: (..., a, a) -> (...) (§2.1).
+    """Nuclear norm of L_sym = D^{-1/2}(diag(D) − A)D^{-1/2} for affinities A: (..., a, a) -> (...).
 
     ``method='svd'`` sums the singular values as the definition says; ``'trace'`` (default) uses that L_sym
     is PSD for a symmetric non-negative A, so its nuclear norm is its trace Σ_i (D_i − A_ii)/(D_i + 1e-10):
@@ -136,6 +136,6 @@ def tracenorm_of_normalized_laplacian(A: torch.Tensor, method: str = 'trace') ->
 
 
 def block_diagonalization_loss(M: torch.Tensor, method: str = 'trace') -> torch.Tensor:
-    """Mean over the batch of tracenorm(L_sym(|M|ᵀ|M|)) (``loss_bd`` without alignment, §2.2)."""
+    """Mean over the batch of tracenorm(L_sym(|M|ᵀ|M|)) (``loss_bd`` without alignment)."""
     V = M.abs()
     return tracenorm_of_normalized_laplacian(V.transpose(-1, -2) @ V, method).mean()

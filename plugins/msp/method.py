@@ -1,16 +1,16 @@
 """Meta-sequential prediction (MSP, Miyato et al. NeurIPS 2022) and the baselines it is compared with.
 
 Every method here trains on sequences x: (B, T, C, H, W) in [0, 1]. Frames are encoded independently to
-latent matrices H_t ∈ R^{m×a} (the encoder's m·a outputs in row-major order, ``shared/specs/msp.md`` §1.4);
+latent matrices H_t ∈ R^{m×a} (the encoder's m·a outputs in row-major order, as the authors' code reshapes them);
 the first ``T_cond`` frames condition a transition, the latent of the last conditioning frame is rolled out
-and decoded, and the loss is the per-frame sum of squared errors (§1.7).
+and decoded, and the loss is the per-frame sum of squared errors.
 
-- ``msp``: M* fitted by least squares on the conditioning latents, gradients through the solve (§1.5-1.7).
-- ``msp-fixed-blocks``: an independent least-squares fit per fixed 2×2 block (§3, SeqAEMultiLSTSQ).
-- ``msp-rec``: M fitted on all T frames, targets included, rollout from H_0 (§3, the "Rec." model).
-- ``neural-m``: M = 0.01·net(conditioning frames stacked on channels) (§3, Neural M*).
-- ``neural-transition``: a per-row network maps the last T_cond latents to the next one (§3).
-- ``msp-2nd-order``: HO-LSTSQ for accelerated sequences, M_{t+1} = M_t A (§3).
+- ``msp``: M* fitted by least squares on the conditioning latents, gradients through the solve.
+- ``msp-fixed-blocks``: an independent least-squares fit per fixed 2×2 block (the paper's "Ours w/ fixed blocks").
+- ``msp-rec``: M fitted on all T frames, targets included, rollout from H_0 (the paper's "Rec." model).
+- ``neural-m``: M = 0.01·net(conditioning frames stacked on channels) (the paper's Neural M*).
+- ``neural-transition``: a per-row network maps the last T_cond latents to the next one.
+- ``msp-2nd-order``: HO-LSTSQ for accelerated sequences, M_{t+1} = M_t A.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .modules import WeightStandardization
 
 
 def frame_sse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared error summed over C×H×W, averaged over batch and frames (the papers' "MSE", §1.7)."""
+    """Squared error summed over C×H×W, averaged over batch and frames (the papers' "MSE")."""
     return (prediction.float() - target.float()).pow(2).flatten(2).sum(-1).mean()
 
 
@@ -36,12 +36,13 @@ class SequencePredictor(Method):
     batch_form = 'sequences'
     has_transition = True          # False where there is no M to swap between sequences (neural-transition)
 
+    bd_wt = 0.0                    # weight of the optional block-diagonalisation regulariser (methods with an M)
+
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
-                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE):
+                 T_cond: int = 2):
         super().__init__()
         self.observation_shape = tuple(observation_shape)
         self.dim_m, self.dim_a, self.T_cond = int(dim_m), int(dim_a), int(T_cond)
-        self.bd_wt, self.ridge = float(bd_wt), float(ridge)
         latent = self.dim_m * self.dim_a
         self.encoder = encoder(in_shape=self.observation_shape, out_dim=latent)
         self.decoder = decoder(latent_dim=latent, out_shape=self.observation_shape)
@@ -66,7 +67,7 @@ class SequencePredictor(Method):
     # ------------------------------------------------------------------ transitions
     def fit_transition(self, x_cond: torch.Tensor, H_cond: torch.Tensor):
         """The transition conditioned on T_cond frames (and their latents (B, T_cond, m, a))."""
-        return linalg.fit_sequence_transition(H_cond, self.ridge)
+        raise NotImplementedError
 
     def rollout_latents(self, H_cond: torch.Tensor, transition, n: int) -> torch.Tensor:
         """Ĥ_{T_c−1+k} for k = 1..n from the conditioning latents: (B, n, m, a)."""
@@ -74,7 +75,7 @@ class SequencePredictor(Method):
 
     @staticmethod
     def shift_transition(transition):
-        """Sequence b gets sequence b−1's transition, cyclically (``M[arange(−1, B−1)]``, §5.2)."""
+        """Sequence b gets sequence b−1's transition, cyclically (``M[arange(−1, B−1)]``)."""
         if isinstance(transition, (tuple, list)):
             return type(transition)(torch.roll(t, 1, 0) for t in transition)
         return torch.roll(transition, 1, 0)
@@ -89,7 +90,7 @@ class SequencePredictor(Method):
         """Predict n frames after x_cond: (B, T_cond, C, H, W) -> (B, n, C, H, W).
 
         With ``swap_transitions`` sequence b is rolled out with the transition fitted on sequence b−1 (the
-        equivariance error L^p_equiv, §5.2).
+        the paper's equivariance error L^p_equiv).
         """
         H = self.encode(x_cond)
         transition = self.fit_transition(x_cond, H)
@@ -104,7 +105,7 @@ class SequencePredictor(Method):
                               f'{self.T_cond}), got {T}; set `--sequence.length {need}` or lower `--T_cond`.')
 
     def _scalars(self, transition, H_cond: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Diagnostics: the BD loss of M (§2.2) and the fit's residual before/after (loss_internal_0/T, §1.5)."""
+        """Diagnostics: the BD loss of M and the fit's residual before/after (loss_internal_0/T)."""
         M = self.transition_matrix(transition)
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.bd_wt > 0):
             out = {'loss_bd': linalg.block_diagonalization_loss(M.float())}
@@ -138,13 +139,26 @@ class SequencePredictor(Method):
         return out
 
 
+class LeastSquaresPredictor(SequencePredictor):
+    """The methods whose M is a least-squares fit: ``ridge`` (the solve's relative ridge, ``linalg.RIDGE``)
+    and ``bd_wt`` (the optional block-diagonalisation regulariser; 0, the paper's setting, only logs it)."""
+
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
+                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE):
+        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond)
+        self.bd_wt, self.ridge = float(bd_wt), float(ridge)
+
+    def fit_transition(self, x_cond, H_cond):
+        return linalg.fit_sequence_transition(H_cond, self.ridge)
+
+
 @register.method('msp')
-class MSP(SequencePredictor):
+class MSP(LeastSquaresPredictor):
     """Meta-sequential prediction: M* by least squares on the conditioning frames, loss on predicted frames."""
 
 
 @register.method('msp-fixed-blocks')
-class MSPFixedBlocks(SequencePredictor):
+class MSPFixedBlocks(LeastSquaresPredictor):
     """MSP with an a-priori block structure: independent least squares per fixed block of columns."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
@@ -159,7 +173,7 @@ class MSPFixedBlocks(SequencePredictor):
 
 
 @register.method('msp-rec')
-class MSPRec(SequencePredictor):
+class MSPRec(LeastSquaresPredictor):
     """The "Rec." baseline: M fitted on all frames (targets included), rollout from the first latent."""
 
     def training_step(self, batch):
@@ -177,8 +191,9 @@ class NeuralM(SequencePredictor):
     fits_any_length = False        # M_net reads exactly T_cond frames
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
-                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE, initial_scale_M: float = 0.01):
-        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond, bd_wt, ridge)
+                 T_cond: int = 2, bd_wt: float = 0.0, initial_scale_M: float = 0.01):
+        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond)
+        self.bd_wt = float(bd_wt)
         c, *rest = self.observation_shape
         self.M_net = encoder(in_shape=(c * self.T_cond, *rest), out_dim=self.dim_a ** 2)
         self.initial_scale_M = float(initial_scale_M)
@@ -233,8 +248,8 @@ class NeuralTransition(SequencePredictor):
     has_transition = False
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,
-                 T_cond: int = 2, bd_wt: float = 0.0, ridge: float = linalg.RIDGE, transition_hidden: int = 128):
-        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond, bd_wt, ridge)
+                 T_cond: int = 2, transition_hidden: int = 128):
+        super().__init__(encoder, decoder, observation_shape, dim_m, dim_a, T_cond)
         h = int(transition_hidden)
         self.transition_net = nn.Sequential(nn.Linear(self.T_cond * self.dim_a, h), RowwiseResidual(h),
                                             RowwiseResidual(h), nn.LayerNorm(h), nn.ReLU(), nn.Linear(h, self.dim_a))
@@ -261,7 +276,7 @@ class NeuralTransition(SequencePredictor):
 
 
 @register.method('msp-2nd-order')
-class MSPSecondOrder(SequencePredictor):
+class MSPSecondOrder(LeastSquaresPredictor):
     """MSP with HO-LSTSQ for accelerated sequences: per-step M_t, then M_{t+1} = M_t A by least squares."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dim_m: int = 256, dim_a: int = 16,

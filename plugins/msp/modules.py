@@ -1,4 +1,4 @@
-"""MSP's ResNet encoder and decoder (``shared/specs/msp.md`` §1.1-1.3), registered as ``msp-resnet``.
+"""MSP's ResNet encoder and decoder (as in the authors' code), registered as ``msp-resnet``.
 
 Residual blocks with weight-standardised 3×3 convs and GroupNorm(min(32, C)); the decoder tiles one vector to
 a constant map and gets all spatial variation from a learnable 2D sinusoidal positional embedding
@@ -31,7 +31,7 @@ class WeightStandardization(nn.Module):
 
 
 def ws_conv(cin: int, cout: int, kernel: int = 3) -> nn.Conv2d:
-    """A weight-standardised conv, Xavier-uniform with gain √2 (§1.1)."""
+    """A weight-standardised conv, Xavier-uniform with gain √2."""
     conv = nn.Conv2d(cin, cout, kernel, padding=(kernel - 1) // 2)
     nn.init.xavier_uniform_(conv.weight, gain=math.sqrt(2))
     parametrize.register_parametrization(conv, 'weight', WeightStandardization())
@@ -45,7 +45,7 @@ def shortcut_conv(cin: int, cout: int) -> nn.Conv2d:
 
 
 def group_norm(channels: int, groups: int = 32) -> nn.GroupNorm:
-    """GroupNorm(min(groups, C)); the spec's 32 groups. With few channels (tiny test models) one channel per
+    """GroupNorm(min(groups, C)); the authors' 32 groups. With few channels (tiny test models) one channel per
     group would erase a spatially constant map, so small configs lower ``groups``."""
     return nn.GroupNorm(math.gcd(min(groups, channels), channels), channels)
 

@@ -1,30 +1,57 @@
 """MSP's evaluation scripts: ``eval-msp`` (prediction and equivariance errors over horizons), ``gen``
 (predicted sequences beside the ground truth) and ``sbd`` (simultaneous block diagonalisation, ``sbd.py``).
 
-Sequences are fixed and seeded (``--eval_seed``, 1 by default) constant-velocity walks over the dataset's
-factor grid (``walks.py``), so every model is scored on the same held-out sequences (``shared/specs/msp.md``
-§5, pitfall 11: the original's were not paired).
+The sequences come from the run's sequence dataset through the framework's one implementation of MSP's
+walks, ``SequenceDataset.sample_sequences`` (``framework/data/sequences.py``): seeded by ``--eval_seed`` (1 by
+default), so every model is scored on the same sequences (the original's notebooks advanced one random
+stream across models, so its comparisons were not paired). Datasets with published parts (MNIST, small
+NORB) are evaluated on their test part (``--eval_part``), as the paper does.
 """
 from __future__ import annotations
 
+import inspect
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from framework import register
+from framework import register, registry
 from framework.errors import ConfigError
 from framework.logging import make_grid, save_png
 from framework.runs import write_json_atomic
+from framework.settings import settings_from
 
-from .walks import factor_walks, grid_of, walk_images
+
+@dataclass
+class SequenceEvalSettings:
+    """What ``eval-msp``, ``gen`` and ``sbd`` share: which sequences they draw."""
+    length: int = 8               # frames per evaluation sequence T (horizons 1..T - T_cond)
+    eval_seed: int = 1            # seed of the evaluation sequences (the same sequences for every run)
+    eval_part: str = 'test'       # published part the sequences come from (mnist, mnist-seq, smallnorb); '' keeps the run's
+    active_factors: tuple = ()    # factors (actions) that move; () = those the training sequences move
 
 
-def load_runs(cfg) -> list:
-    """(run, its config) for every run named by ``--load`` (one, or a list), each rebuilt from its own saved
-    config; the evaluation flags given on the command line (``EVAL_KEYS``) apply to all of them."""
+@dataclass
+class EvalMspSettings(SequenceEvalSettings):
+    """``fig eval-msp``: L^p and L^p_equiv over horizons."""
+    num_batches: int = 4          # batches of sequences; each batch shares one velocity (one group element)
+    eval_batch_size: int = 32     # sequences per batch
+    ident: str = ''               # name of the results file (default: the script's name)
+    out: str = ''                 # folder of the combined JSON and plot (default: the first run's images/)
+
+
+@dataclass
+class GenSettings(SequenceEvalSettings):
+    """``fig gen``: predicted sequences beside the ground truth."""
+    gen_sequences: int = 6        # sequences (pairs of rows) in the image
+    ident: str = ''               # name of the image (default: the script's name)
+
+
+def load_runs(cfg, settings: SequenceEvalSettings) -> list:
+    """Every run named by ``--load`` (one, or a list), rebuilt from its own saved config with its dataset's
+    ``eval_part`` and split ``full`` (the evaluation draws its own sequences, so no split is needed)."""
     from framework.config import compose
     from framework.scripts.common import load_run
     load = cfg.pull('load', None, silent=True)
@@ -33,129 +60,57 @@ def load_runs(cfg) -> list:
     if isinstance(load, str) and load.startswith('['):
         load = json.loads(load)
     if isinstance(load, (str, Path)):
-        return [(load_run(cfg, split='val'), cfg)]
-    overrides = {k: cfg.pull(k) for k in EVAL_KEYS if cfg.pull(k, None, silent=True) is not None}
-    out = []
-    for path in load:
-        run_cfg = compose(str(Path(path) / 'config.yaml'), load=str(path), **overrides)
-        out.append((load_run(run_cfg, split='val'), run_cfg))
-    return out
-
-
-EVAL_KEYS = ('device', 'active_factors', 'eval_max_speed')
-
-
-def eval_grid(cfg, run):
-    """The walks evaluation runs on: factor walks over the dataset's grid (``--active_factors``), or, for
-    transformation sequences (sequential MNIST), the dataset's own transformations (``TransformWalker``)."""
-    from framework.data.base import Subset
-    for candidate in (run.dataset, getattr(run.dataset, 'parent', None)):
-        if candidate is not None and not isinstance(candidate, Subset) and hasattr(candidate, 'render') \
-                and hasattr(candidate, 'draw'):
-            return TransformWalker(candidate, cfg.pull('active_factors', None, silent=True))
-    grid = grid_of(run.dataset)
-    if grid is None:
-        full = cfg.pull('dataset', None, silent=True)
-        grid = grid_of(full) if full is not None else None
-    if grid is None:
-        raise ConfigError(f'{run.dataset.name}: the MSP evaluation walks over a factor grid or a transformation '
-                          f'sequence dataset, and this dataset is neither (factor_sizes={run.dataset.factor_sizes}).')
-    names = list(grid.factor_names)
-    active = cfg.pull('active_factors', None, silent=True)
-    if active is None:          # the grid's own walk factors (e.g. 3DShapes without shape), else every factor
-        walking = list(getattr(grid, 'walk_factors', ()) or ())
-        active = [names.index(n) for n in walking] or [i for i, s in enumerate(grid.factor_sizes) if s > 1]
+        configs = [cfg]
     else:
-        active = [names.index(a) if isinstance(a, str) else int(a) for a in active]
-    max_speed = cfg.pull('eval_max_speed', None, silent=True)
-    if max_speed is None:                      # the training walks' cap, so evaluation stays in distribution
-        max_speed = cfg.pull('sequence.max_speed', 0, silent=True)
-    fixed = cfg.pull('sequence.fixed', None, silent=True) or {}     # e.g. 3DShapes' {shape: 0}
-    fixed = {names.index(k) if isinstance(k, str) else int(k): int(v) for k, v in dict(fixed).items()}
-    return Walker(grid, [a for a in active if a not in fixed], int(max_speed or 0), fixed)
+        device = cfg.pull('device', 'auto', silent=True)
+        configs = [compose(str(Path(path) / 'config.yaml'), load=str(path), device=device) for path in load]
+    runs = []
+    for run_cfg in configs:
+        if settings.eval_part and _accepts_part(run_cfg):
+            run_cfg.push('dataset.part', settings.eval_part, silent=True)
+        run = load_run(run_cfg, split='full')
+        if not run.dataset.is_sequence:
+            raise ConfigError(f'{run.run_dir}: {run.dataset.name} is not a sequence dataset; the MSP evaluation '
+                              f'reads runs of sequence methods (m/msp, m/neural-m, ...).')
+        runs.append(run)
+    return runs
 
 
-class Walker:
-    """Seeded constant-velocity walks over ``grid``'s ``active`` factors: factor classes and their frames."""
-
-    def __init__(self, grid, active, max_speed: int = 0, fixed: dict | None = None):
-        self.grid, self.active, self.max_speed, self.fixed = grid, list(active), max_speed, dict(fixed or {})
-
-    def frames(self, n: int, length: int, rng, shared: bool = False, force_moving: bool = False,
-               active=None) -> torch.Tensor:
-        walks = factor_walks(self.grid.factor_sizes, n, length, rng, self.active if active is None else active,
-                             shared=shared, force_moving=force_moving, max_speed=self.max_speed, fixed=self.fixed)
-        return walk_images(self.grid, walks)
-
-    @property
-    def factor_names(self):
-        return list(self.grid.factor_names)
+def _accepts_part(run_cfg) -> bool:
+    """Whether the run's dataset has published parts (a ``part`` argument: mnist, mnist-seq, smallnorb)."""
+    type_name = run_cfg.pull('dataset._type', None, silent=True)
+    if type_name is None:
+        return False
+    return 'part' in inspect.signature(registry.get(*registry.split_type(type_name)).obj).parameters
 
 
-class TransformWalker:
-    """Seeded sequences of a transformation dataset (``transform-seq``, ``mnist-seq``) at any length.
-
-    Uses the dataset's own draw and render, with the evaluation's choices on top: max_length = length (as
-    MSP's evaluation sets max_T = T), a seed from ``rng``, one shared velocity and acceleration per batch
-    (``shared``), and the velocity of actions outside ``active`` set to zero.
-    """
-    factor_names = ('rotation', 'hue', 'translation')
-    max_speed = 0
-
-    def __init__(self, sequences, active=None):
-        self.sequences = sequences
-        names = list(self.factor_names)
-        actions = list(getattr(sequences, 'actions', names))
-        chosen = actions if active is None else [names[a] if isinstance(a, int) else a for a in active]
-        self.active = [names.index(a) for a in chosen if a in actions]
-
-    def frames(self, n: int, length: int, rng, shared: bool = False, force_moving: bool = False,
-               active=None) -> torch.Tensor:
-        import copy
-        data = copy.copy(self.sequences)
-        data.length, data.max_length, data.seed = length, length, int(rng.randint(2 ** 31 - 1))
-        keep = self.active if active is None else list(active)
-        mask = torch.tensor([0 in keep, 1 in keep, 2 in keep, 2 in keep], dtype=torch.float32)
-        draw = data.draw
-
-        def shared_draw(indices):
-            state = draw(indices)
-            v, acc = state['velocity'] * mask, state['acceleration'] * mask
-            if shared:
-                v, acc = v[:1].expand_as(v), acc[:1].expand_as(acc)
-            t = torch.arange(length, dtype=torch.float32)[None, :]
-            angle = state['angle'][:, :1] + v[:, :1] * t + 0.5 * acc[:, :1] * t ** 2
-            hue = (state['hue'][:, :1] + v[:, 1:2] * t + 0.5 * acc[:, 1:2] * t ** 2).remainder(1.0)
-            translation = state['translation'][:, :1] + v[:, None, 2:] * t[..., None] + \
-                0.5 * acc[:, None, 2:] * t[..., None] ** 2
-            return {**state, 'angle': angle, 'hue': hue, 'translation': translation,
-                    'velocity': v, 'acceleration': acc}
-
-        data.draw = shared_draw
-        indices = torch.as_tensor(rng.randint(0, len(data.base), size=n), dtype=torch.long)
-        return data.batch(indices)['x']
+def moving_factors(dataset, settings: SequenceEvalSettings) -> tuple:
+    """The factors the evaluation moves: ``--active_factors``, else those the training sequences move."""
+    chosen = settings.active_factors
+    chosen = (chosen,) if isinstance(chosen, str) else tuple(chosen)        # `--active_factors posX`: one name
+    return chosen or tuple(dataset.moving_factors)
 
 
 def run_label(run) -> str:
-    method = type(run.method).__name__
-    return f'{run.run_dir.name} ({method})'
+    return f'{run.run_dir.name} ({type(run.method).__name__})'
 
 
 @torch.no_grad()
-def prediction_errors(method, walker: Walker, length: int, num_batches: int, batch_size: int, seed: int,
-                      device) -> dict:
-    """L^p(k) and L^p_equiv(k), k = 1..length−T_cond (§5.2): per-frame SSE, mean and std over sequences.
+def prediction_errors(method, sequences, length: int, num_batches: int, batch_size: int, seed: int,
+                      device, moving=None) -> dict:
+    """L^p(k) and L^p_equiv(k), k = 1..length−T_cond: per-frame SSE, mean and std over sequences.
 
     Each batch shares one velocity (one group element), so sequence b can be rolled out with the transition
-    fitted on sequence b−1 (L^p_equiv); both errors are measured on the same sequences.
+    fitted on sequence b−1 (L^p_equiv, the paper's equivariance error); both errors are
+    measured on the same sequences.
     """
-    rng = np.random.RandomState(seed)
+    generator = torch.Generator().manual_seed(int(seed))
     Tc = method.T_cond
     if length <= Tc:
         raise ConfigError(f'--length {length} must exceed the method\'s T_cond={Tc}.')
     errors, equiv, copy = [], [], []
     for _ in tqdm(range(num_batches), desc='eval-msp', leave=False, mininterval=0.5):
-        x = walker.frames(batch_size, length, rng, shared=True).to(device)
+        x = sequences.sample_sequences(batch_size, length, generator, shared=True, moving=moving)['x'].to(device)
         target = x[:, Tc:]
         pred = method.predict(x[:, :Tc], length - Tc)
         errors.append((pred - target).pow(2).flatten(2).sum(-1).cpu())
@@ -173,20 +128,20 @@ def prediction_errors(method, walker: Walker, length: int, num_batches: int, bat
     return out
 
 
-@register.script('eval-msp')
+@register.script('eval-msp', settings=EvalMspSettings)
 def eval_msp(cfg):
     """Prediction error L^p(k) and equivariance error L^p_equiv(k) over horizons; JSON + a PNG plot."""
-    length = int(cfg.pull('length', 8, silent=True))
-    settings = dict(num_batches=int(cfg.pull('num_batches', 10, silent=True)),
-                    batch_size=int(cfg.pull('eval_batch_size', 32, silent=True)),
-                    seed=int(cfg.pull('eval_seed', 1, silent=True)))
-    ident = cfg.pull('ident', 'eval-msp', silent=True)
+    s = settings_from(cfg, EvalMspSettings)
+    ident = s.ident or 'eval-msp'
     results = {}
-    for run, run_cfg in load_runs(cfg):
-        walker = eval_grid(run_cfg, run)
-        scores = prediction_errors(run.method, walker, length, device=run.device, **settings)
-        result = {'ident': ident, 'step': run.step, 'method': type(run.method).__name__, 'length': length,
-                  'T_cond': run.method.T_cond, 'active_factors': walker.active, 'max_speed': walker.max_speed, **settings, **scores}
+    runs = load_runs(cfg, s)
+    for run in runs:
+        moving = moving_factors(run.dataset, s)
+        scores = prediction_errors(run.method, run.dataset, s.length, s.num_batches, s.eval_batch_size,
+                                   s.eval_seed, run.device, moving)
+        result = {'ident': ident, 'step': run.step, 'method': type(run.method).__name__, 'length': s.length,
+                  'T_cond': run.method.T_cond, 'active_factors': list(moving), 'eval_part': s.eval_part,
+                  'num_batches': s.num_batches, 'batch_size': s.eval_batch_size, 'seed': s.eval_seed, **scores}
         write_json_atomic(run.run_dir / 'results' / f'{ident}.json', result)
         results[run_label(run)] = result
         line = ', '.join(f'k={k}: {e:.3g}' for k, e in zip(scores['horizons'], scores['Lp']))
@@ -194,21 +149,13 @@ def eval_msp(cfg):
         if 'Lp_equiv' in scores:
             tqdm.write(f'{run.run_dir.name}: L^p_equiv ' +
                        ', '.join(f'k={k}: {e:.3g}' for k, e in zip(scores['horizons'], scores['Lp_equiv'])))
-    out = cfg.pull('out', None, silent=True)
-    first = next(iter(results.values()))
-    folder = Path(out) if out else Path(_first_load(cfg)) / 'images'
+    folder = Path(s.out) if s.out else runs[0].run_dir / 'images'
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / f'{ident}.json', results)
     plot_errors(results, folder / f'{ident}.png')
+    first = next(iter(results.values()))
     tqdm.write(f'Wrote {folder / (ident + ".png")} ({len(results)} run(s), {first["sequences"]} sequences each)')
     return results
-
-
-def _first_load(cfg) -> str:
-    load = cfg.pull('load')
-    if isinstance(load, str) and load.startswith('['):
-        load = json.loads(load)
-    return str(load if isinstance(load, (str, Path)) else load[0])
 
 
 def plot_errors(results: dict, path: Path) -> None:
@@ -231,24 +178,25 @@ def plot_errors(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-@register.script('gen')
+@register.script('gen', settings=GenSettings)
 def gen(cfg):
     """Predicted sequences beside the ground truth (rows: truth, prediction) as an image grid PNG."""
-    run, run_cfg = load_runs(cfg)[0]
-    walker = eval_grid(run_cfg, run)
-    length = int(cfg.pull('length', 8, silent=True))
-    num = int(cfg.pull('num_sequences', 6, silent=True))
-    rng = np.random.RandomState(int(cfg.pull('eval_seed', 1, silent=True)))
-    x = walker.frames(num, length, rng).to(run.device)
+    s = settings_from(cfg, GenSettings)
+    run = load_runs(cfg, s)[0]
+    generator = torch.Generator().manual_seed(s.eval_seed)
+    x = run.dataset.sample_sequences(s.gen_sequences, s.length, generator,
+                                     moving=moving_factors(run.dataset, s))['x'].to(run.device)
     Tc = run.method.T_cond
-    pred = run.method.predict(x[:, :Tc], length - Tc)
+    if s.length <= Tc:
+        raise ConfigError(f'--length {s.length} must exceed the method\'s T_cond={Tc}.')
+    pred = run.method.predict(x[:, :Tc], s.length - Tc)
     blank = torch.ones_like(x[:, :Tc])
     rows = torch.stack([x, torch.cat([blank, pred], 1)], 1)          # (num, 2, T, C, H, W)
-    image = make_grid(enlarge(rows.reshape(-1, *x.shape[2:])), nrow=length)
-    path = run.run_dir / 'images' / f'{cfg.pull("ident", "gen", silent=True)}.png'
+    image = make_grid(enlarge(rows.reshape(-1, *x.shape[2:])), nrow=s.length)
+    path = run.run_dir / 'images' / f'{s.ident or "gen"}.png'
     path.parent.mkdir(parents=True, exist_ok=True)
     save_png(image, path)
-    tqdm.write(f'Wrote {path}: {num} sequences, truth above prediction (first {Tc} frames condition it)')
+    tqdm.write(f'Wrote {path}: {s.gen_sequences} sequences, truth above prediction (first {Tc} frames condition it)')
     return {'path': str(path)}
 
 

@@ -26,7 +26,7 @@ def test_lstsq_matches_numpy():
 
 
 def test_stacked_pairs_match_numpy():
-    """fit_sequence_transition stacks the T-1 pairs vertically (§1.5)."""
+    """fit_sequence_transition stacks the T-1 pairs vertically."""
     rng = np.random.RandomState(1)
     H = rng.randn(2, 4, 10, 3)
     expected = [np.linalg.lstsq(H[b, :-1].reshape(-1, 3), H[b, 1:].reshape(-1, 3), rcond=None)[0] for b in range(2)]

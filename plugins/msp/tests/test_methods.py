@@ -4,10 +4,13 @@ import pytest
 import torch
 from torch import nn
 
+from framework import runs
 from framework.config import compose
+from framework.data import as_sequences
+from framework.random_state import seed_everything
 from framework.trainer import Trainer, TrainSettings
 from plugins.msp.method import MSP, MSPSecondOrder
-from plugins.msp.walks import ToyShiftSequences
+from plugins.msp.toy import ToyShifts
 
 METHODS = ['msp', 'msp-fixed-blocks', 'msp-rec', 'neural-m', 'neural-transition', 'msp-2nd-order']
 
@@ -15,9 +18,8 @@ METHODS = ['msp', 'msp-fixed-blocks', 'msp-rec', 'neural-m', 'neural-transition'
 @pytest.mark.parametrize('name', METHODS)
 def test_each_method_trains_a_few_steps(name, tmp_path):
     length = 6 if name == 'msp-2nd-order' else 3
-    cfg = compose('a/msp-tiny', f'm/{name}', 'd/msp-toy-shifts', sequence={'length': length},
-                  batch_size=4, steps=3, log_every=1, progress=False)
-    dataset = cfg.pull('dataset')
+    cfg = compose('a/msp-tiny', f'm/{name}', 'd/msp-toy-shifts', batch_size=4, steps=3, log_every=1, progress=False)
+    dataset = as_sequences(cfg.pull('dataset'), length=length)
     cfg.push('observation_shape', list(dataset.observation_shape))
     method = cfg.pull('method')
     assert method.batch_form == 'sequences'
@@ -73,12 +75,58 @@ def test_swapped_transitions_use_the_previous_sequence():
     assert A[1][:, 0, 0].tolist() == [12.0, 10.0, 11.0]
 
 
-def test_toy_sequences_are_constant_velocity_walks():
-    data = ToyShiftSequences(size=8, num_sequences=10, sequence={'length': 3})
-    y = data.batch(torch.arange(10))['y']
-    v = y[:, 1] - y[:, 0]
-    assert torch.equal(y[:, 2] - y[:, 1], v)
-    assert ((y >= 0) & (y < torch.tensor(data.factor_sizes))).all()
+def test_toy_grid_is_the_shifted_pattern_in_row_major_order():
+    data = ToyShifts(size=8)
+    assert data.factor_sizes == (4, 4, 3) and len(data) == 48 and data.is_grid
+    first = data.batch(torch.tensor([0]))['x'][0]
+    shifted = data.images_for(torch.tensor([[1, 2, 1]]))[0]                  # 2 px in x, 4 px in y, 1 channel
+    assert torch.equal(shifted, torch.roll(first, (1, 4, 2), (0, 1, 2)))
+    walks = as_sequences(data, length=3).batch(torch.arange(10))['y']
+    assert torch.equal(walks[:, 2] - walks[:, 1], walks[:, 1] - walks[:, 0])
+
+
+def toy_msp(seed=0):
+    seed_everything(seed)
+    cfg = compose('a/msp-tiny', 'm/msp', 'd/msp-toy-shifts')
+    data = as_sequences(cfg.pull('dataset'), length=3, num_sequences=8)
+    cfg.push('observation_shape', list(data.observation_shape))
+    return cfg.pull('method'), data
+
+
+def settings(steps):
+    return TrainSettings(steps=steps, batch_size=4, lr=1e-3, progress=False, log_every=1, viz_every=0, ckpt_every=0)
+
+
+def test_two_epochs_see_different_sequences_and_resume_is_bit_exact(tmp_path):
+    """8 sequences, batches of 4: steps 1-2 are epoch 0, steps 3-4 epoch 1. Every index gets a new walk in
+    epoch 1 (the original draws a fresh transformation on every access), and training 2 steps, saving,
+    and resuming for 2 more gives exactly the weights of 4 uninterrupted steps."""
+    method, data = toy_msp()
+    seen, batch = [], data.batch
+
+    def recording(indices):
+        out = batch(indices)
+        seen.append((indices.clone(), out['y'].clone()))
+        return out
+    data.batch = recording
+    Trainer(method, data, settings(4), None, torch.device('cpu')).fit()
+    walks = [{int(i): y for i, y in zip(*zip(*[(i, y) for idx, ys in seen[e:e + 2] for i, y in zip(idx, ys)]))}
+             for e in (0, 2)]
+    assert sorted(walks[0]) == sorted(walks[1]) == list(range(8))
+    assert all(not torch.equal(walks[0][i], walks[1][i]) for i in range(8))
+    uninterrupted = [p.detach().clone() for p in method.parameters()]
+
+    method, data = toy_msp()
+    (tmp_path / runs.CHECKPOINT_DIR).mkdir()
+    first = Trainer(method, data, settings(2), tmp_path, torch.device('cpu'))
+    first.fit()
+    checkpoint = tmp_path / runs.CHECKPOINT_DIR / runs.LAST_CHECKPOINT
+    assert checkpoint.exists()
+    method, data = toy_msp(seed=123)                           # a different state, replaced by the checkpoint
+    resumed = Trainer(method, data, settings(4), None, torch.device('cpu'))
+    resumed.load_checkpoint(checkpoint)
+    resumed.fit()
+    assert all(torch.equal(a, b) for a, b in zip(uninterrupted, method.parameters()))
 
 
 def test_bd_regulariser_weight():

@@ -1,4 +1,4 @@
-"""msp-resnet encoder/decoder: shapes, weight standardisation, positional embedding, spec parameter counts."""
+"""msp-resnet encoder/decoder: shapes, weight standardisation, positional embedding, the authors' parameter counts."""
 import math
 
 import pytest
@@ -14,7 +14,7 @@ def test_shapes_and_output_range():
     x = dec(z)
     assert z.shape == (2, 24) and x.shape == (2, 3, 32, 32)
     assert (x >= 0).all() and (x <= 1).all()
-    assert dec.bottom == (4, 4)                                # bottom width H / 2^n_blocks (§1.3)
+    assert dec.bottom == (4, 4)                                # bottom width H / 2^n_blocks
 
 
 def test_weight_standardisation_per_filter():
@@ -39,8 +39,8 @@ def test_positional_embedding_values_and_trainable():
     assert len(pos) == 2 and all(p.grad is not None for p in pos)
 
 
-def test_parameter_counts_match_spec_for_3dshapes():
-    """§1.3: 3dshapes (k 1, 3 blocks, 64x64 RGB, latent 4096) has 68.3M / 2.2M parameters."""
+def test_parameter_counts_match_the_authors_model_for_3dshapes():
+    """The authors' 3dshapes model (k 1, 3 blocks, 64x64 RGB, latent 4096) has 68.3M / 2.2M parameters."""
     enc = MSPResNetEncoder((3, 64, 64), 4096, k=1.0, n_blocks=3)
     dec = MSPResNetDecoder(4096, (3, 64, 64), k=1.0, n_blocks=3)
     count = lambda m: sum(p.numel() for p in m.parameters()) / 1e6
@@ -49,7 +49,7 @@ def test_parameter_counts_match_spec_for_3dshapes():
 
 
 def test_group_norm_groups():
-    """32 groups as in the spec; small models can ask for fewer so a group never holds a single channel."""
+    """32 groups as in the authors' code; small models can ask for fewer so a group never holds a single channel."""
     from plugins.msp.modules import group_norm
     assert group_norm(256).num_groups == 32 and group_norm(16).num_groups == 16
     assert group_norm(32, groups=8).num_groups == 8 and group_norm(48, groups=32).num_groups == 16

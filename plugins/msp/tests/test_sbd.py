@@ -39,3 +39,13 @@ def test_change_of_basis_is_undone():
     assert history[-1] < 0.6 * history[0]
     blocks, _ = find_blocks(affinity(conjugate(mixed, U)))
     assert sorted(len(b) for b in blocks) == [2, 2, 2]
+
+
+def test_change_of_basis_starts_from_a_seeded_random_orthogonal_matrix():
+    M, _ = block_transitions(n=8)
+    U0, history = optimise_change_of_basis(M, epochs=0, seed=3)
+    assert history == []
+    assert torch.allclose(U0.T @ U0, torch.eye(6), atol=1e-5)                 # orthogonal
+    assert not torch.allclose(U0, torch.eye(6), atol=0.1)                      # not the identity
+    assert torch.equal(optimise_change_of_basis(M, epochs=0, seed=3)[0], U0)   # seeded
+    assert not torch.allclose(optimise_change_of_basis(M, epochs=0, seed=4)[0], U0)
