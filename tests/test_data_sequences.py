@@ -250,3 +250,16 @@ def test_train_scripts_wrap_a_grid_dataset_for_sequence_methods(monkeypatch):
     assert train.is_sequence and train.observation_shape == (1, 64, 64)
     batch = train.batch(torch.arange(4))
     assert batch['x'].shape == (4, 3, 1, 64, 64) and (batch['velocity'][:, [0, 1, 2, 4]] == 0).all()
+
+
+def test_a_configured_sequence_dataset_keeps_its_held_out_sequences_fixed():
+    """``d/...`` naming a sequence dataset directly: training draws new walks each batch, validation does not."""
+    from framework.config import compose
+    from framework.scripts.common import build_dataset
+    walks = {'_type': 'dataset/factor-walk', 'base': {'_type': 'dataset/sprites', 'size': 16}, 'length': 3}
+    cfg = compose('hybrid', 'a/msp-reduced', 'm/msp', 'd/msp-sprites-16', dataset=walks)
+    train, val = build_dataset(cfg, 'train'), build_dataset(cfg, 'val')
+    index = torch.arange(4)
+    assert not torch.equal(train.batch(index)['x'], train.batch(index)['x'])     # fresh walks every batch
+    assert torch.equal(val.batch(index)['x'], val.batch(index)['x'])             # fixed held-out walks
+    assert build_dataset(cfg, 'train').batch(index)['x'].shape == val.batch(index)['x'].shape

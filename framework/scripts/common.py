@@ -1,6 +1,7 @@
 """What the scripts share: building the dataset and method from a config, naming runs, loading a run."""
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ def build_dataset(cfg, split: str = 'train') -> GroundTruthDataset:
     if cfg.peek('dataset', None, silent=True) is None:
         raise ConfigError('No dataset in the config: add one, e.g. `d/vec` (`fig list dataset` shows them).')
     full = cfg.pull('dataset')
+    if split != 'train' and getattr(full, 'fresh', False):
+        full = copy.copy(full)      # a configured sequence dataset: held-out sequences stay fixed, as as_sequences'
+        full.fresh = False
     s = split_settings(cfg)
     dataset = split_dataset(full, split, val=s.val, test=s.test, seed=s.seed)
     method_cls = method_class(cfg)
