@@ -142,3 +142,46 @@ def test_block_sizes():
     assert block_sizes(12, 12) == [1] * 12 and block_sizes(12, 5) == [3, 3, 2, 2, 2]
     with pytest.raises(framework.ConfigError):
         block_sizes(4, 6)
+
+
+def encoder_steps(encoder):
+    """The ladder encoder after its first conv, as 'c' (conv), 'c↓' (conv then max-pool) and 'R' (rung)."""
+    steps = []
+    for kind, layer in zip(encoder.kinds, encoder.layers):
+        if kind == 'rung':
+            steps.append('R')
+        else:
+            steps.append('c↓' if any(isinstance(m, torch.nn.MaxPool2d) for m in layer.modules()) else 'c')
+    return steps
+
+
+def rung_resolutions(encoder):
+    sizes = []
+    hooks, last = [], {}
+    for kind, layer in zip(encoder.kinds, encoder.layers):
+        if kind == 'layer':
+            hooks.append(layer.register_forward_hook(lambda m, i, out: last.update(side=out.shape[-1])))
+        else:
+            hooks.append(layer.register_forward_pre_hook(lambda m, i: sizes.append(last['side'])))
+    encoder(torch.randn(1, *IMAGE))
+    for hook in hooks:
+        hook.remove()
+    return sizes
+
+
+# The layer lists of the authors' config/a/e/ladder/<N>.yaml (learn_rep commit 3eb037d), written out in full:
+# after the first conv (k5, 64 -> 32 px) come these convs and rungs, in forward order.
+AUTHORS_LADDER_ENCODERS = {
+    4: ['c', 'c', 'c↓', 'R', 'c', 'c', 'R', 'c↓', 'c', 'c', 'R', 'c↓', 'c', 'c↓', 'R'],
+    3: ['c', 'c', 'c↓', 'R', 'c', 'c', 'c↓', 'c', 'R', 'c', 'c↓', 'c', 'c↓', 'R'],
+    2: ['c', 'c', 'c↓', 'c', 'c', 'R', 'c↓', 'c', 'c', 'c↓', 'c', 'c↓', 'R'],
+    6: ['c', 'R', 'c', 'c↓', 'R', 'c', 'c', 'R', 'c↓', 'c', 'R', 'c', 'c↓', 'R', 'c', 'c↓', 'R'],
+}
+
+
+@pytest.mark.parametrize('blocks, resolutions', [(4, [16, 16, 8, 2]), (3, [16, 8, 2]), (2, [16, 2]),
+                                                 (6, [32, 16, 16, 8, 4, 2])])
+def test_ladder_encoder_has_the_authors_layer_order(blocks, resolutions):
+    encoder = build([f'a/ladder/{blocks}', 'm/vae']).encoder
+    assert encoder_steps(encoder) == AUTHORS_LADDER_ENCODERS[blocks]
+    assert rung_resolutions(encoder) == resolutions
