@@ -68,15 +68,23 @@ def factor_response_matrix_2021(group_matrices: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------- the 2022 definition (§3.2)
 
 @torch.no_grad()
-def response_matrix_2022(response: Response, samples: torch.Tensor, interventions: torch.Tensor | None = None,
-                         num_samples: int = 100, generator: torch.Generator | None = None,
-                         batch_size: int = 100) -> torch.Tensor:
+def response_matrix_2022(response: Response, samples: torch.Tensor | None = None,
+                         interventions: torch.Tensor | None = None, num_samples: int = 100,
+                         generator: torch.Generator | None = None, batch_size: int = 100,
+                         latent_dim: int | None = None, device=None) -> torch.Tensor:
     """M (d, d): M[i, :] = sqrt(mean_b (r(z_b with z_bi := v_b) − r(z_b))²), no normalisation.
 
-    z are ``num_samples`` rows of ``samples`` (drawn with replacement when there are fewer rows); the value
-    v_b for latent i comes from a *different* row of ``interventions`` (default: ``samples``), the row
-    (k_b + s_b + 1) mod N with s_b uniform in 0..N−2, so no code is intervened on with its own value.
+    Without ``samples`` (the released definition, ``response_mat`` of the NeurIPS paper's code): for every
+    intervened latent i, ``num_samples`` fresh base codes z ~ N(0, I) of size ``latent_dim`` and fresh
+    intervention values v ~ N(0, 1), drawn on the CPU from ``generator`` and moved to ``device``.
+
+    With ``samples`` (e.g. encoded dataset codes): z are ``num_samples`` rows of ``samples`` (drawn with
+    replacement when there are fewer rows); the value v_b for latent i comes from a *different* row of
+    ``interventions`` (default: ``samples``), the row (k_b + s_b + 1) mod N with s_b uniform in 0..N−2, so no
+    code is intervened on with its own value.
     """
+    if samples is None:
+        return prior_response_matrix_2022(response, latent_dim, num_samples, generator, batch_size, device)
     samples = torch.as_tensor(samples, dtype=torch.float32)
     options = samples if interventions is None else torch.as_tensor(interventions, dtype=torch.float32)
     rows, d = samples.shape
@@ -93,6 +101,24 @@ def response_matrix_2022(response: Response, samples: torch.Tensor, intervention
     intervened[latent, :, latent] = options[value_rows.to(options.device), latent.unsqueeze(1).to(options.device)]
     responses = apply_in_batches(response, intervened.view(-1, d), batch_size).view(d, len(pick), d)
     return (responses - base.unsqueeze(0)).pow(2).mean(1).sqrt()
+
+
+@torch.no_grad()
+def prior_response_matrix_2022(response: Response, latent_dim: int | None, num_samples: int = 100,
+                               generator: torch.Generator | None = None, batch_size: int = 100,
+                               device=None) -> torch.Tensor:
+    """The 2022 latent response matrix on prior samples: row i from its own z ~ N(0, I) and v ~ N(0, 1)."""
+    if latent_dim is None:
+        raise ValueError('The prior latent response matrix needs latent_dim (or pass encoded codes as samples).')
+    d, n = int(latent_dim), int(num_samples)
+    base_codes = torch.randn(d, n, d, generator=generator)
+    values = torch.randn(d, n, generator=generator)
+    intervened = base_codes.clone()
+    latent = torch.arange(d)
+    intervened[latent, :, latent] = values
+    base = apply_in_batches(response, base_codes.view(-1, d).to(device), batch_size).view(d, n, d)
+    responses = apply_in_batches(response, intervened.view(-1, d).to(device), batch_size).view(d, n, d)
+    return (responses - base).pow(2).mean(1).sqrt()
 
 
 # --------------------------------------------------------------------------- the score shared by both
