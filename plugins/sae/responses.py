@@ -1,14 +1,16 @@
-"""Latent responses (Leeb et al., NeurIPS 2022; ``shared/specs/sae.md`` §3): how latents react to interventions.
+"""Latent responses: how latents react to interventions ("Exploring the Latent Space of Autoencoders with
+Interventional Assays", Leeb et al., NeurIPS 2022, and the Structural Autoencoders code before it).
 
 The response function is r(z) = encode(decode(z)) with the encoder's posterior mean. Two definitions exist
 and give different numbers, so every result here is named by its year and the two are never combined:
 
-- **2021** (the SAE seed's ``metric/responses``, §3.1): interventions replace latent i by another code's
-  value (cyclic shift of a shuffled pool), responses are compared with r of the unintervened code and divided
-  by each latent's standard deviation s_j; R_ij = RMS over codes. The latent factor-response matrix is
+- **2021** (``metric/responses`` of the Structural Autoencoders code, learn_rep ``sae_src/responses.py``):
+  interventions replace latent i by another code's value (cyclic shift of a shuffled pool), responses are
+  compared with r of the unintervened code and divided by each latent's standard deviation s_j; R_ij = RMS
+  over codes. The latent factor-response matrix is
   M[f, i] = max_j min_g R^(f,g)_ij over G full-intervention groups g of factor f.
-- **2022** (the NeurIPS paper's code, §3.2): no normalisation; the latent response matrix compares
-  r(z with z_i replaced) with r(z); the conditioned response matrix keeps only the diagonal of each group's
+- **2022** (the NeurIPS paper's code, latent-responses ``src/responses.py``): no normalisation; the latent
+  response matrix compares r(z with z_i replaced) with r(z), z and the values drawn from the prior; the conditioned response matrix keeps only the diagonal of each group's
   matrix and averages over traversals: C[f, i].
 
 Both scores are Σ_i max_f M[f, i] / Σ_{f,i} M[f, i], in [1/F, 1] (2022: the causal disentanglement score).
@@ -34,7 +36,7 @@ def apply_in_batches(response: Response, codes: torch.Tensor, batch_size: int = 
     return torch.cat([response(chunk) for chunk in codes.split(int(batch_size))])
 
 
-# --------------------------------------------------------------------------- the 2021 definition (§3.1)
+# --------------------------------------------------------------------------- the 2021 definition
 
 @torch.no_grad()
 def response_matrix_2021(response: Response, codes: torch.Tensor, scales: torch.Tensor | None = None,
@@ -65,7 +67,7 @@ def factor_response_matrix_2021(group_matrices: torch.Tensor) -> torch.Tensor:
     return group_matrices.min(dim=1).values.max(dim=-1).values
 
 
-# --------------------------------------------------------------------------- the 2022 definition (§3.2)
+# --------------------------------------------------------------------------- the 2022 definition
 
 @torch.no_grad()
 def response_matrix_2022(response: Response, samples: torch.Tensor | None = None,

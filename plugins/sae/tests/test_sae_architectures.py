@@ -21,7 +21,8 @@ def build(configs, **overrides):
     return cfg.pull('method')
 
 
-# Figures from shared/specs/sae.md §1.4-1.6 / §7 (the authors' notebook printouts and the spec's hand count).
+# The authors' notebook printouts (learn_rep notebooks/analysis*.ipynb: AE, VAE, SAE-12) and hand counts of the
+# layer lists in their config files (AdaAE-12, SAE-6, VLAE-12).
 @pytest.mark.parametrize('configs, expected', [
     (['a/conv12', 'm/ae'], 1_022_671),                                     # AE
     (['a/conv12', 'm/vae'], 1_024_219),                                    # VAE
@@ -35,7 +36,7 @@ def test_parameter_counts_match_the_paper(configs, expected):
 
 
 def test_celeba_models_at_128px():
-    # VLAE-16 on CelebA: 5,881,763 in the authors' printout (sae.md, Verification)
+    # VLAE-16 on CelebA: 5,881,763 in the authors' printout (learn_rep notebooks/improve_rep.ipynb)
     assert count(build(['a/ladder/16', 'm/vae'], observation_shape=[3, 128, 128], latent_dim=32)) == 5_881_763
     # SAE-16 by hand: conv16 encoder (k5 first conv, 15 convs, head 512-512-256-128-32) + strc/16 decoder
     conv = 128 * 128 * 9 + 128 + 2 * 128
@@ -117,7 +118,7 @@ def test_first_block_enters_at_the_lowest_resolution():
     decoder(torch.randn(1, 12))
     for hook in hooks:
         hook.remove()
-    assert sizes == [2, 2, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32]              # sae.md §1.4 table
+    assert sizes == [2, 2, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32]              # the authors' config/a/d/strc/12.yaml
 
 
 def test_ladder_encoder_orders_blocks_deepest_first_and_deinterleaves():
