@@ -30,11 +30,11 @@ class ResponseSettings:
     variant: str | int | None = None  # 2021 | 2022 | None (or 'both') for both definitions
     mode: str = 'val'                 # the split whose observations are encoded: train | val | test | full
     num_latent: int = 1000            # codes in the pool (the 2021 scales s_j; the 2022 matrix with base 'data')
-    num_response: int = 100           # codes (2022 with base 'prior': prior draws per latent) for the d x d matrix
+    num_response: int = 50            # codes (2022 with base 'prior': prior draws per latent) for the d x d matrix
     response_base: str = 'prior'      # 2022 d x d matrix: 'prior' (z, v ~ N(0, I), released code) or 'data' (pool)
-    num_groups: int = 10              # 2021: full-intervention groups per factor (papers: 50)
-    num_traversals: int = 10          # 2022: traversals per factor (papers: 50)
-    traversal_samples: int = 16       # 2022: codes drawn per traversal group (papers: 32)
+    num_groups: int = 5               # 2021: full-intervention groups per factor (papers: 50)
+    num_traversals: int = 5           # 2022: traversals per factor (papers: 50)
+    traversal_samples: int = 8        # 2022: codes drawn per traversal group (papers: 32)
     continuous_values: int = 10       # values per group for a continuous factor (e.g. d/vec's)
     response_batch_size: int = 64     # codes decoded and re-encoded at once
     response_seed: int = 0            # seed of every draw (pool, groups, interventions)
@@ -62,7 +62,7 @@ def responses(cfg):
     has_factors = getattr(dataset, 'has_factors', True) and dataset.num_factors > 0
     reports = {}
     for variant in variants:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         generator = torch.Generator().manual_seed(settings.response_seed)
         report = {'definition': variant, 'run': run.run_dir.name, 'step': run.step, 'settings': asdict(settings),
                   'factor_names': list(dataset.factor_names)}
@@ -108,6 +108,7 @@ def responses(cfg):
                          f'latent factor responses ({variant} definition), score {score:.3f}', 'latent',
                          'factor', row_labels=list(dataset.factor_names))
         report['seconds'] = round(time.perf_counter() - start, 3)
+        report['cpu_seconds'] = round(time.process_time() - cpu_start, 3)     # all threads of this process
         write_json_atomic(run.run_dir / 'results' / f'responses-{variant}.json', report)
         tqdm.write(f'responses ({variant} definition): ' + (f"score {report['score']:.4f} "
                    f"(rescaled {report['score_rescaled']:.4f})" if 'score' in report else 'no factors') +

@@ -32,4 +32,5 @@ def test_responses_with_one_definition(sae_run):
         '--num-latent', 100, '--continuous-values', 4, '--mode', 'train')
     report = json.loads((sae_run / 'results' / 'responses-2022.json').read_text())
     assert report['definition'] == '2022' and report['settings']['num_traversals'] == 2
+    assert report['settings']['response_base'] == 'prior' and report['cpu_seconds'] > 0
     assert not (sae_run / 'results' / 'responses-2021.json').exists()

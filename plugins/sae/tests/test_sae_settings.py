@@ -29,7 +29,8 @@ def test_a_key_has_the_same_default_in_every_script():
 
 def test_the_cpu_defaults_and_the_paper_protocol():
     cpu = defaults(ResponseSettings)
-    assert (cpu['num_latent'], cpu['num_groups'], cpu['num_traversals'], cpu['traversal_samples']) == (1000, 10, 10, 16)
+    assert (cpu['num_latent'], cpu['num_response'], cpu['num_groups'], cpu['num_traversals'],
+            cpu['traversal_samples']) == (1000, 50, 5, 5, 8)
     assert cpu['response_base'] == 'prior'
     cfg = framework.compose('responses/paper')
     paper = settings_from(cfg, ResponseSettings)
