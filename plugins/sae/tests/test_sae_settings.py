@@ -37,3 +37,14 @@ def test_the_cpu_defaults_and_the_paper_protocol():
     assert (paper.num_latent, paper.num_response, paper.num_groups, paper.num_traversals,
             paper.traversal_samples) == (10000, 100, 50, 50, 32)
     assert paper.mode == 'full' and paper.response_base == 'prior'
+
+
+def test_the_paper_splits_win_when_listed_first():
+    from framework.scripts.common import split_settings
+    vec = split_settings(framework.compose('sae/split-vec', 'hybrid', 'a/e/conv12', 'a/d/strc/12', 'm/ae', 'd/vec'))
+    assert (vec.val, vec.test) == (0.1, 0.0)                  # 90k train / 10k val of the paper's 100k vectors
+    images = split_settings(framework.compose('sae/split-images', 'hybrid', 'a/conv12', 'm/ae', 'd/shapes3d-synth'))
+    assert (images.val, images.test) == (0.08, 0.2)          # 3D-Shapes: 96,000 test, 38,400 val of 480,000
+    assert round(480000 * images.test) == 96000 and round(480000 * images.val) == 38400
+    core = split_settings(framework.compose('hybrid', 'a/e/conv12', 'a/d/strc/12', 'm/ae', 'd/vec'))
+    assert (core.val, core.test) == (0.1, 0.1)
