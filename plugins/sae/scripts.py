@@ -94,8 +94,9 @@ def responses(cfg):
                                                           settings.num_traversals, settings.traversal_samples,
                                                           continuous_values=settings.continuous_values,
                                                           batch_size=settings.response_batch_size)
-        images = run.run_dir / 'images'
+        images, results = run.run_dir / 'images', run.run_dir / 'results'
         images.mkdir(parents=True, exist_ok=True)
+        results.mkdir(parents=True, exist_ok=True)
         title = {'2021': 'latent responses (2021 definition, normalised)',
                  '2022': f'latent responses (2022 definition, {settings.response_base} codes)'}[variant]
         save_heatmap(latent.cpu(), images / f'responses-{variant}-latent.png', title,
@@ -247,6 +248,7 @@ def sae_fid(cfg):
                             for chunk in torch.arange(n).split(256)])
         scores[f'{kind}_fid'] = frechet_distance(*reference, *statistics(inception_features(net, images)))
     result = {'mode': mode, 'step': run.step, 'samples': len(real), 'scores': scores, 'weights': str(weights)}
+    (run.run_dir / 'results').mkdir(parents=True, exist_ok=True)
     write_json_atomic(run.run_dir / 'results' / 'fid.json', result)
     tqdm.write('FID: ' + ', '.join(f'{k}={v:.2f}' for k, v in scores.items()))
     return result

@@ -1,5 +1,6 @@
 """`fig eval-metrics eval/responses-fast`, `fig responses --variant 2022` and `fig sae-fid` on a tiny SAE-12 run."""
 import json
+import shutil
 
 import pytest
 
@@ -28,6 +29,7 @@ def test_fid_skips_with_a_message_without_inception_weights(sae_run, tmp_path):
 
 
 def test_responses_with_one_definition(sae_run):
+    shutil.rmtree(sae_run / 'results')                # a run whose results were deleted still gets its report
     run_cli('responses', '--load', sae_run, '--variant', 2022, '--num-traversals', 2, '--traversal-samples', 8,
         '--num-latent', 100, '--continuous-values', 4, '--mode', 'train')
     report = json.loads((sae_run / 'results' / 'responses-2022.json').read_text())
