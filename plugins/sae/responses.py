@@ -10,8 +10,9 @@ and give different numbers, so every result here is named by its year and the tw
   over codes. The latent factor-response matrix is
   M[f, i] = max_j min_g R^(f,g)_ij over G full-intervention groups g of factor f.
 - **2022** (the NeurIPS paper's code, latent-responses ``src/responses.py``): no normalisation; the latent
-  response matrix compares r(z with z_i replaced) with r(z), z and the values drawn from the prior; the conditioned response matrix keeps only the diagonal of each group's
-  matrix and averages over traversals: C[f, i].
+  response matrix compares r(z with z_i replaced) with r(z), z and the values drawn from the prior; the
+  conditioned response matrix keeps only the diagonal of each group's matrix and averages over traversals:
+  C[f, i].
 
 Both scores are Σ_i max_f M[f, i] / Σ_{f,i} M[f, i], in [1/F, 1] (2022: the causal disentanglement score).
 Codes are (N, d) tensors; ``response`` is any function (B, d) -> (B, d).

@@ -209,7 +209,7 @@ def sae_samples(cfg):
 @dataclass
 class FidSettings:
     """Top-level keys of ``fig sae-fid``."""
-    inception_weights: str | None = None  # FID Inception weights; None: local_data/inception/pt_inception-2015-12-05.pth
+    inception_weights: str | None = None  # FID Inception weights (None: fid.DEFAULT_WEIGHTS, under local_data/)
     mode: str = 'val'                 # the split of the real images and of the reconstructions (the paper: test)
     fid_samples: int = 10000          # real and generated images per FID (the paper: 50000 generated)
     bank_size: int = 1024             # encoded training observations that hybrid samples draw their latents from
