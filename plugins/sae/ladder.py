@@ -1,4 +1,4 @@
-"""The VLAE baseline's ladder encoder and decoder (``shared/specs/sae.md`` §1.6), used with the core ``vae``.
+"""The VLAE baseline's ladder encoder and decoder of the SAE paper (Leeb et al., ICLR 2023), used with ``vae``.
 
 Encoder: the conv12/conv16 stack (first conv k5 then max-pool) with *inference rungs* R_k between its
 layers. A rung global-max-pools the feature map to (B, C) and maps it with an MLP to its latent block's
@@ -25,13 +25,15 @@ from framework.nn.blocks import ConvLayer, activation, check_image_shape, is_ima
 
 from .structural import LatentInjectionDecoder, block_sizes
 
-# forward layouts after the first conv (k5, max-pool): 'R' rung, '.' conv, 'D' conv then max-pool
+# forward layouts after the first conv (k5, max-pool): 'R' rung, '.' conv, 'D' conv then max-pool. They are
+# the rung placements of the authors' configuration files (learn_rep, config/a/e/ladder/<N>.yaml at the
+# "ready for submission" commit 3eb037d); rungs sit at 32/16/8/4/2 px as the conv stack shrinks.
 LADDER_ENCODER_LAYOUTS = {
     12: 'R.R.RDR.R.RDR.R.RDR.RDR',
     6: '.R.DR..RD.R.DR.DR',
-    4: '..DR..RDR..D.DR',
-    3: '..DR..DR..D.DR',
-    2: '..DR..D..D.DR',
+    4: '..DR..RD..RD.DR',
+    3: '..DR..D.R.D.DR',
+    2: '..D..RD..D.DR',
     16: 'R.R.RD' * 5 + 'R',
 }
 

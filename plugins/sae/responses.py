@@ -1,15 +1,18 @@
-"""Latent responses (Leeb et al., NeurIPS 2022; ``shared/specs/sae.md`` §3): how latents react to interventions.
+"""Latent responses: how latents react to interventions ("Exploring the Latent Space of Autoencoders with
+Interventional Assays", Leeb et al., NeurIPS 2022, and the Structural Autoencoders code before it).
 
 The response function is r(z) = encode(decode(z)) with the encoder's posterior mean. Two definitions exist
 and give different numbers, so every result here is named by its year and the two are never combined:
 
-- **2021** (the SAE seed's ``metric/responses``, §3.1): interventions replace latent i by another code's
-  value (cyclic shift of a shuffled pool), responses are compared with r of the unintervened code and divided
-  by each latent's standard deviation s_j; R_ij = RMS over codes. The latent factor-response matrix is
+- **2021** (``metric/responses`` of the Structural Autoencoders code, learn_rep ``sae_src/responses.py``):
+  interventions replace latent i by another code's value (cyclic shift of a shuffled pool), responses are
+  compared with r of the unintervened code and divided by each latent's standard deviation s_j; R_ij = RMS
+  over codes. The latent factor-response matrix is
   M[f, i] = max_j min_g R^(f,g)_ij over G full-intervention groups g of factor f.
-- **2022** (the NeurIPS paper's code, §3.2): no normalisation; the latent response matrix compares
-  r(z with z_i replaced) with r(z); the conditioned response matrix keeps only the diagonal of each group's
-  matrix and averages over traversals: C[f, i].
+- **2022** (the NeurIPS paper's code, latent-responses ``src/responses.py``): no normalisation; the latent
+  response matrix compares r(z with z_i replaced) with r(z), z and the values drawn from the prior; the
+  conditioned response matrix keeps only the diagonal of each group's matrix and averages over traversals:
+  C[f, i].
 
 Both scores are Σ_i max_f M[f, i] / Σ_{f,i} M[f, i], in [1/F, 1] (2022: the causal disentanglement score).
 Codes are (N, d) tensors; ``response`` is any function (B, d) -> (B, d).
@@ -34,7 +37,7 @@ def apply_in_batches(response: Response, codes: torch.Tensor, batch_size: int = 
     return torch.cat([response(chunk) for chunk in codes.split(int(batch_size))])
 
 
-# --------------------------------------------------------------------------- the 2021 definition (§3.1)
+# --------------------------------------------------------------------------- the 2021 definition
 
 @torch.no_grad()
 def response_matrix_2021(response: Response, codes: torch.Tensor, scales: torch.Tensor | None = None,
@@ -65,18 +68,26 @@ def factor_response_matrix_2021(group_matrices: torch.Tensor) -> torch.Tensor:
     return group_matrices.min(dim=1).values.max(dim=-1).values
 
 
-# --------------------------------------------------------------------------- the 2022 definition (§3.2)
+# --------------------------------------------------------------------------- the 2022 definition
 
 @torch.no_grad()
-def response_matrix_2022(response: Response, samples: torch.Tensor, interventions: torch.Tensor | None = None,
-                         num_samples: int = 100, generator: torch.Generator | None = None,
-                         batch_size: int = 100) -> torch.Tensor:
+def response_matrix_2022(response: Response, samples: torch.Tensor | None = None,
+                         interventions: torch.Tensor | None = None, num_samples: int = 100,
+                         generator: torch.Generator | None = None, batch_size: int = 100,
+                         latent_dim: int | None = None, device=None) -> torch.Tensor:
     """M (d, d): M[i, :] = sqrt(mean_b (r(z_b with z_bi := v_b) − r(z_b))²), no normalisation.
 
-    z are ``num_samples`` rows of ``samples`` (drawn with replacement when there are fewer rows); the value
-    v_b for latent i comes from a *different* row of ``interventions`` (default: ``samples``), the row
-    (k_b + s_b + 1) mod N with s_b uniform in 0..N−2, so no code is intervened on with its own value.
+    Without ``samples`` (the released definition, ``response_mat`` of the NeurIPS paper's code): for every
+    intervened latent i, ``num_samples`` fresh base codes z ~ N(0, I) of size ``latent_dim`` and fresh
+    intervention values v ~ N(0, 1), drawn on the CPU from ``generator`` and moved to ``device``.
+
+    With ``samples`` (e.g. encoded dataset codes): z are ``num_samples`` rows of ``samples`` (drawn with
+    replacement when there are fewer rows); the value v_b for latent i comes from a *different* row of
+    ``interventions`` (default: ``samples``), the row (k_b + s_b + 1) mod N with s_b uniform in 0..N−2, so no
+    code is intervened on with its own value.
     """
+    if samples is None:
+        return prior_response_matrix_2022(response, latent_dim, num_samples, generator, batch_size, device)
     samples = torch.as_tensor(samples, dtype=torch.float32)
     options = samples if interventions is None else torch.as_tensor(interventions, dtype=torch.float32)
     rows, d = samples.shape
@@ -93,6 +104,24 @@ def response_matrix_2022(response: Response, samples: torch.Tensor, intervention
     intervened[latent, :, latent] = options[value_rows.to(options.device), latent.unsqueeze(1).to(options.device)]
     responses = apply_in_batches(response, intervened.view(-1, d), batch_size).view(d, len(pick), d)
     return (responses - base.unsqueeze(0)).pow(2).mean(1).sqrt()
+
+
+@torch.no_grad()
+def prior_response_matrix_2022(response: Response, latent_dim: int | None, num_samples: int = 100,
+                               generator: torch.Generator | None = None, batch_size: int = 100,
+                               device=None) -> torch.Tensor:
+    """The 2022 latent response matrix on prior samples: row i from its own z ~ N(0, I) and v ~ N(0, 1)."""
+    if latent_dim is None:
+        raise ValueError('The prior latent response matrix needs latent_dim (or pass encoded codes as samples).')
+    d, n = int(latent_dim), int(num_samples)
+    base_codes = torch.randn(d, n, d, generator=generator)
+    values = torch.randn(d, n, generator=generator)
+    intervened = base_codes.clone()
+    latent = torch.arange(d)
+    intervened[latent, :, latent] = values
+    base = apply_in_batches(response, base_codes.view(-1, d).to(device), batch_size).view(d, n, d)
+    responses = apply_in_batches(response, intervened.view(-1, d).to(device), batch_size).view(d, n, d)
+    return (responses - base).pow(2).mean(1).sqrt()
 
 
 # --------------------------------------------------------------------------- the score shared by both

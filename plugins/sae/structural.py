@@ -1,4 +1,5 @@
-"""The structural decoder of Structural Autoencoders (Leeb et al., ICLR 2023; ``shared/specs/sae.md`` §1.4-1.5).
+"""The structural decoder of "Structure by Architecture: Structured Representations without Regularization"
+(Leeb et al., ICLR 2023): SAE, and the AdaAE baseline without the latent split.
 
 The decoder starts from a learned constant ρ (no MLP from z) and runs the conv12/conv16 skeleton, with
 *structural transforms* S_k inserted between its layers. The latent z is split into N contiguous blocks
@@ -10,7 +11,7 @@ u_1 (the first coordinates) enters at the lowest resolution. Without the split (
 S_k reads the whole z. Layout strings name the layers in forward order: ``S`` a structural transform,
 ``.`` a conv at the same resolution, ``U`` a bilinear ×2 upsample then a conv; the output layer (``U``
 conv to the image, no norm, sigmoid) follows the layout. For vectors every conv is Linear(width, width) +
-activation and the output layer is a plain Linear (§1.7).
+activation and the output layer is a plain Linear (the authors' a/size/vec.yaml).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from framework import register
 from framework.errors import ConfigError
 from framework.nn.blocks import ConvLayer, Reshape, activation, check_image_shape, is_image, mlp, numel
 
-# forward layouts of §1.4 (decoder) for N blocks; every layout has 11 convs (15 for 16) before the output conv
+# forward layouts for N blocks, the layer lists of the authors' config/a/d/strc/<N>.yaml (learn_rep commit
+# 3eb037d); every layout has 11 convs (15 for 16) before the output conv
 STRUCTURAL_LAYOUTS = {
     12: 'S.SUS.SUS.S.SUS.S.SUS.S',
     6: 'S.US.US..SU.S.US.',
@@ -103,7 +105,7 @@ class LatentInjectionDecoder(nn.Module):
             style_hidden = (64, 128) if image else (64,)
         self.style_hidden = tuple(style_hidden)
         c = channels if image else width
-        keep = c - self.injection_width           # what a layer feeding an injection outputs (§1.6)
+        keep = c - self.injection_width           # what a layer feeding an injection outputs (VLAE: C - F)
         if keep <= 0:
             raise ConfigError(f'feature_dim {self.injection_width} must be smaller than the {c} channels.')
         ups = self.layout.count('U') + 1

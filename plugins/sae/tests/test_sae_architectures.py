@@ -21,7 +21,8 @@ def build(configs, **overrides):
     return cfg.pull('method')
 
 
-# Figures from shared/specs/sae.md §1.4-1.6 / §7 (the authors' notebook printouts and the spec's hand count).
+# The authors' notebook printouts (learn_rep notebooks/analysis*.ipynb: AE, VAE, SAE-12) and hand counts of the
+# layer lists in their config files (AdaAE-12, SAE-6, VLAE-12).
 @pytest.mark.parametrize('configs, expected', [
     (['a/conv12', 'm/ae'], 1_022_671),                                     # AE
     (['a/conv12', 'm/vae'], 1_024_219),                                    # VAE
@@ -35,7 +36,7 @@ def test_parameter_counts_match_the_paper(configs, expected):
 
 
 def test_celeba_models_at_128px():
-    # VLAE-16 on CelebA: 5,881,763 in the authors' printout (sae.md, Verification)
+    # VLAE-16 on CelebA: 5,881,763 in the authors' printout (learn_rep notebooks/improve_rep.ipynb)
     assert count(build(['a/ladder/16', 'm/vae'], observation_shape=[3, 128, 128], latent_dim=32)) == 5_881_763
     # SAE-16 by hand: conv16 encoder (k5 first conv, 15 convs, head 512-512-256-128-32) + strc/16 decoder
     conv = 128 * 128 * 9 + 128 + 2 * 128
@@ -117,7 +118,7 @@ def test_first_block_enters_at_the_lowest_resolution():
     decoder(torch.randn(1, 12))
     for hook in hooks:
         hook.remove()
-    assert sizes == [2, 2, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32]              # sae.md §1.4 table
+    assert sizes == [2, 2, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32]              # the authors' config/a/d/strc/12.yaml
 
 
 def test_ladder_encoder_orders_blocks_deepest_first_and_deinterleaves():
@@ -142,3 +143,46 @@ def test_block_sizes():
     assert block_sizes(12, 12) == [1] * 12 and block_sizes(12, 5) == [3, 3, 2, 2, 2]
     with pytest.raises(framework.ConfigError):
         block_sizes(4, 6)
+
+
+def encoder_steps(encoder):
+    """The ladder encoder after its first conv, as 'c' (conv), 'c↓' (conv then max-pool) and 'R' (rung)."""
+    steps = []
+    for kind, layer in zip(encoder.kinds, encoder.layers):
+        if kind == 'rung':
+            steps.append('R')
+        else:
+            steps.append('c↓' if any(isinstance(m, torch.nn.MaxPool2d) for m in layer.modules()) else 'c')
+    return steps
+
+
+def rung_resolutions(encoder):
+    sizes = []
+    hooks, last = [], {}
+    for kind, layer in zip(encoder.kinds, encoder.layers):
+        if kind == 'layer':
+            hooks.append(layer.register_forward_hook(lambda m, i, out: last.update(side=out.shape[-1])))
+        else:
+            hooks.append(layer.register_forward_pre_hook(lambda m, i: sizes.append(last['side'])))
+    encoder(torch.randn(1, *IMAGE))
+    for hook in hooks:
+        hook.remove()
+    return sizes
+
+
+# The layer lists of the authors' config/a/e/ladder/<N>.yaml (learn_rep commit 3eb037d), written out in full:
+# after the first conv (k5, 64 -> 32 px) come these convs and rungs, in forward order.
+AUTHORS_LADDER_ENCODERS = {
+    4: ['c', 'c', 'c↓', 'R', 'c', 'c', 'R', 'c↓', 'c', 'c', 'R', 'c↓', 'c', 'c↓', 'R'],
+    3: ['c', 'c', 'c↓', 'R', 'c', 'c', 'c↓', 'c', 'R', 'c', 'c↓', 'c', 'c↓', 'R'],
+    2: ['c', 'c', 'c↓', 'c', 'c', 'R', 'c↓', 'c', 'c', 'c↓', 'c', 'c↓', 'R'],
+    6: ['c', 'R', 'c', 'c↓', 'R', 'c', 'c', 'R', 'c↓', 'c', 'R', 'c', 'c↓', 'R', 'c', 'c↓', 'R'],
+}
+
+
+@pytest.mark.parametrize('blocks, resolutions', [(4, [16, 16, 8, 2]), (3, [16, 8, 2]), (2, [16, 2]),
+                                                 (6, [32, 16, 16, 8, 4, 2])])
+def test_ladder_encoder_has_the_authors_layer_order(blocks, resolutions):
+    encoder = build([f'a/ladder/{blocks}', 'm/vae']).encoder
+    assert encoder_steps(encoder) == AUTHORS_LADDER_ENCODERS[blocks]
+    assert rung_resolutions(encoder) == resolutions

@@ -86,3 +86,29 @@ def test_registered_metrics_find_the_decoder_through_represent():
         assert out[key] == 1.0 and out[key + '_rescaled'] == 1.0
     with pytest.raises(framework.ConfigError):
         get('metric', 'responses-2021').obj(data, lambda x: x, torch.Generator(), num_latent=4, num_groups=1)
+
+
+def test_2022_matrix_on_prior_samples_of_a_linear_response():
+    # r(z) = z A: intervening on latent i with v moves response j by (v - z_i) A_ij. With z_i and v independent
+    # N(0, 1), v - z_i ~ N(0, 2), so M_ij = |A_ij| sqrt(2) up to sampling noise (20000 draws: about 0.5%).
+    a = torch.tensor([[1.0, -2.0, 0.0], [0.0, 0.5, 0.0], [3.0, 0.0, -1.0]])
+    got = response_matrix_2022(lambda z: z @ a, num_samples=20000, latent_dim=3,
+                               generator=torch.Generator().manual_seed(0), batch_size=5000)
+    assert torch.allclose(got, a.abs() * math.sqrt(2), rtol=0.02, atol=1e-6)
+    # the base codes come from the prior, not from any data: codes far from N(0, I) play no part
+    assert got.shape == (3, 3) and (got[a == 0] == 0).all()
+
+
+def test_2022_matrix_draws_base_codes_and_values_from_the_generator():
+    codes = []
+
+    def recording(z):
+        codes.append(z.clone())
+        return z
+    response_matrix_2022(recording, num_samples=4, latent_dim=2, generator=torch.Generator().manual_seed(3))
+    base, intervened = torch.cat(codes[:1]).view(2, 4, 2), torch.cat(codes[1:]).view(2, 4, 2)
+    expected = torch.Generator().manual_seed(3)
+    assert torch.equal(base, torch.randn(2, 4, 2, generator=expected))        # one batch of prior codes per row
+    values = torch.randn(2, 4, generator=expected)
+    assert torch.equal(intervened[0, :, 0], values[0]) and torch.equal(intervened[0, :, 1], base[0, :, 1])
+    assert torch.equal(intervened[1, :, 1], values[1]) and torch.equal(intervened[1, :, 0], base[1, :, 0])

@@ -1,6 +1,6 @@
-"""A small offline experiment on ``d/vec``: SAE-12 vs AdaAE-12 vs the conv12 AE (README, "What we measured").
+"""A small offline experiment on ``d/vec``: SAE-12 vs AdaAE-12 vs the conv12 AE (plugins/sae/README.md table).
 
-    python plugins/sae/bench_vec.py --steps 600 --seeds 0 --out /tmp/sae_bench
+    python bench/sae_vec.py --steps 600 --seeds 0 --out /tmp/sae_bench
 
 Each model is trained with the README's command (plus ``--steps``), then scored with ``fig responses``
 (both definitions, reduced protocol) and with MIG and DCI (``framework.metrics`` array forms) on the
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MODELS = {
     'SAE-12': ['hybrid', 'a/e/conv12', 'a/d/strc/12', 'm/ae', 'd/vec'],
     'AdaAE-12': ['hybrid', 'nosplit', 'a/e/conv12', 'a/d/strc/12', 'm/ae', 'd/vec'],
@@ -53,8 +53,10 @@ def run_one(name: str, seed: int, args, out: Path) -> dict:
          '--log-every', '100', '--progress', 'false'], 'train')
     train_seconds = time.perf_counter() - start
     run = next(p for p in root.iterdir() if (p / 'config.yaml').exists())
+    # the protocol of the README table: pool of 2000 codes, 10 groups / traversals of 32 codes per factor, the
+    # 2022 d x d matrix from the encoded pool (so the scores are the ones the table was measured with)
     cli(['--load', str(run), '--num-latent', '2000', '--num-response', '100', '--num-groups', '10',
-         '--num-traversals', '10'], 'responses')
+         '--num-traversals', '10', '--traversal-samples', '32', '--response-base', 'data'], 'responses')
     r21 = json.loads((run / 'results' / 'responses-2021.json').read_text())
     r22 = json.loads((run / 'results' / 'responses-2022.json').read_text())
     val = json.loads((run / 'results' / 'eval.json').read_text())['scores']
