@@ -1,9 +1,11 @@
 """The one training loop for every method: plain PyTorch, no Lightning.
 
-Seeding, Adam with an optional cosine or step schedule, gradient clipping, optional bf16 autocast and
-``torch.compile``, DDP when launched by ``torchrun``, a tqdm bar, TensorBoard scalars and images, atomic
-checkpoints (``last.pt`` is replaced only once the new file is complete), bit-exact resume, a NaN/inf guard
-and a clean stop on SIGINT/SIGTERM (a checkpoint is written first).
+Seeding, one Adam per ``OptimizerSpec`` that the method declares (``Method.optimizers``; one over all
+parameters by default) with an optional cosine or step schedule, gradient clipping, optional bf16 autocast
+and ``torch.compile``, DDP when launched by ``torchrun``, a tqdm bar that shows the loss from the first step,
+TensorBoard scalars and images mirrored in ``scalars.csv``, periodic validation, atomic checkpoints
+(``last.pt`` is replaced only once the new file is complete), bit-exact resume, a NaN/inf guard and a clean
+stop on SIGINT/SIGTERM (a checkpoint is written first).
 
 Random state under DDP: every rank is seeded with ``seed`` before the model is built (identical
 initialisation), then the trainer reseeds each rank from ``(seed, rank)`` so that ranks draw independent noise.
@@ -14,6 +16,7 @@ from ``(seed, rank, step)``, which is reproducible but not bit-exact with the un
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -21,6 +24,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -32,34 +36,69 @@ from .distributed import ProcessGroup, rank_seed, state_digest
 from .errors import ConfigError, RunError, TrainingDiverged
 from .checks import check_state_matches
 from .random_state import rng_state, seed_everything, set_rng_state
-from .logging import RunLogger, image_grids, save_png
+from .logging import (SCALARS_FILE, RunLogger, ScalarWindow, image_grids, save_latent_scatter, save_loss_curves,
+                      save_png)
+from .methods.base import OptimizerSpec
+
+SCHEDULES = ('none', 'cosine', 'step')
+FEEDBACK_SECONDS = 1.0      # the bar's loss is refreshed (one device-to-host copy) at most this often
 
 
 @dataclass
 class TrainSettings:
     """Training hyperparameters; every field is a top-level config key (``--steps 200``)."""
-    steps: int = 100_000
-    batch_size: int = 128
-    lr: float = 5.0e-4
-    beta1: float = 0.9
-    beta2: float = 0.999
-    weight_decay: float = 0.0
-    schedule: str = 'none'            # none | cosine | step
+    steps: int = 100_000              # optimisation steps in all (a resumed run continues up to this)
+    batch_size: int = 128             # observations per step (split across processes under torchrun)
+    lr: float = 5.0e-4                # Adam learning rate
+    beta1: float = 0.9                # Adam beta1
+    beta2: float = 0.999              # Adam beta2
+    weight_decay: float = 0.0         # Adam weight decay
+    schedule: str = 'none'            # learning-rate schedule: none | cosine | step
     lr_min: float = 1.0e-4            # cosine: final learning rate
     step_size: int = 10_000           # step: decay every this many steps
     gamma: float = 0.5                # step: decay factor
     grad_clip: float = 0.0            # max gradient norm; 0 disables clipping
-    seed: int = 0
+    seed: int = 0                     # seeds initialisation, data order and noise
     amp: bool = False                 # bf16 autocast where supported
     compile: bool = False             # torch.compile the method's training step
     compile_backend: str = 'inductor'  # torch.compile backend ('aot_eager' compiles fast, for checking)
-    log_every: int = 100
-    viz_every: int = 1000
-    ckpt_every: int = 10_000
+    log_every: int = 100              # steps between logged means (TensorBoard, scalars.csv)
+    viz_every: int = 1000             # steps between image grids in TensorBoard; 0 turns them off
+    ckpt_every: int = 10_000          # steps between numbered checkpoints (ckpt-<step>.pt); 0: only at the end
+    eval_every: int = 0               # steps between validation scores during training; 0: only at the end
     keep_checkpoints: int = 0         # periodic checkpoints to keep (0 keeps all)
-    progress: bool = True
+    progress: bool = True             # show the progress bar
     hybrid: bool = False              # add hybrid samples to the image grids
     find_unused_parameters: bool = False  # DDP: allow parameters that a step leaves without gradient
+
+    def __post_init__(self):
+        """Refuse values that cannot train, naming the flag that fixes each."""
+        problems = [f'--{name} must be {rule}, got {getattr(self, name)!r}' for name, rule, ok in (
+            ('steps', '>= 0', self.steps >= 0),
+            ('batch_size', '> 0', self.batch_size > 0),
+            ('lr', '>= 0', self.lr >= 0),
+            ('beta1', 'in [0, 1)', 0 <= self.beta1 < 1),
+            ('beta2', 'in [0, 1)', 0 <= self.beta2 < 1),
+            ('weight_decay', '>= 0', self.weight_decay >= 0),
+            ('schedule', ' or '.join(repr(n) for n in SCHEDULES), self.schedule in SCHEDULES),
+            ('lr_min', '>= 0', self.lr_min >= 0),
+            ('step_size', '> 0', self.step_size > 0),
+            ('gamma', '> 0', self.gamma > 0),
+            ('grad_clip', '>= 0 (0 turns clipping off)', self.grad_clip >= 0),
+            ('log_every', '> 0', self.log_every > 0),
+            ('viz_every', '>= 0 (0 turns image grids off)', self.viz_every >= 0),
+            ('ckpt_every', '>= 0 (0 keeps only the final checkpoint)', self.ckpt_every >= 0),
+            ('eval_every', '>= 0 (0 validates only at the end)', self.eval_every >= 0),
+            ('keep_checkpoints', '>= 0 (0 keeps all)', self.keep_checkpoints >= 0)) if not ok]
+        if problems:
+            raise ConfigError('Bad training settings: ' + '; '.join(problems) + '.')
+
+
+@dataclass
+class _Optimizer:
+    spec: OptimizerSpec
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
 
 
 class Trainer:
@@ -69,18 +108,20 @@ class Trainer:
                  group: ProcessGroup = ProcessGroup()):
         self.method, self.dataset, self.settings = method.to(device), dataset, settings
         self.run_dir, self.device, self.group = run_dir, device, group
-        self.optimizer = torch.optim.Adam(method.parameters(), lr=settings.lr,
-                                          betas=(settings.beta1, settings.beta2),
-                                          weight_decay=settings.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(settings))
+        self.optimizers = _build_optimizers(method, settings)
+        self.optimizer, self.scheduler = self.optimizers[0].optimizer, self.optimizers[0].scheduler
+        trainable = [p for p in method.parameters() if p.requires_grad]
+        self._one_backward = (len(self.optimizers) == 1 and self.optimizers[0].spec.loss_key == 'loss'
+                              and {id(p) for p in self.optimizers[0].spec.params} == {id(p) for p in trainable})
         self.stream = BatchStream(len(dataset), settings.batch_size, seed=settings.seed,
                                   rank=group.rank, world_size=group.world_size)
         self.step = 0
-        self.model = method
+        self.model = self._ddp = method
         if group.is_distributed:
             from torch.nn.parallel import DistributedDataParallel
-            self.model = DistributedDataParallel(method, device_ids=[device.index] if device.type == 'cuda' else None,
-                                                 find_unused_parameters=settings.find_unused_parameters)
+            self.model = self._ddp = DistributedDataParallel(
+                method, device_ids=[device.index] if device.type == 'cuda' else None,
+                find_unused_parameters=settings.find_unused_parameters)
             seed_everything(rank_seed(settings.seed, group.rank))     # independent noise on each rank
         if settings.compile:
             self.model = torch.compile(self.model, backend=settings.compile_backend)
@@ -99,9 +140,13 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything a bit-exact resume needs; under DDP a collective (every rank must call it)."""
         method_state = self.method.state_dict()
-        state = {'step': self.step, 'method': method_state, 'optimizer': self.optimizer.state_dict(),
-                 'scheduler': self.scheduler.state_dict(), 'stream': self.stream.state_dict(),
-                 'rng': rng_state(self.device), 'settings': asdict(self.settings), 'world_size': self.group.world_size}
+        optimizers = {o.spec.name: o.optimizer.state_dict() for o in self.optimizers}
+        schedulers = {o.spec.name: o.scheduler.state_dict() for o in self.optimizers}
+        first = self.optimizers[0].spec.name     # 'optimizer' and 'scheduler' as single-optimiser runs wrote them
+        state = {'step': self.step, 'method': method_state, 'optimizer': optimizers[first],
+                 'scheduler': schedulers[first], 'optimizers': optimizers, 'schedulers': schedulers,
+                 'stream': self.stream.state_dict(), 'rng': rng_state(self.device), 'settings': asdict(self.settings),
+                 'world_size': self.group.world_size}
         if self.group.is_distributed:
             mine = {'rng': state['rng'], 'digest': state_digest(method_state)}
             gathered = [None] * self.group.world_size if self.group.is_main else None
@@ -161,19 +206,31 @@ class Trainer:
         return (f'Could not write the checkpoint at step {self.step} because {reason}.{kept} Free some space '
                 f'(or lower --keep_checkpoints), then continue with `fig train --load {self.run_dir} --resume`.')
 
-    def load_checkpoint(self, path: Path) -> None:
-        """Restore everything ``state_dict`` saved; leftovers of a write cut short by a kill are removed."""
+    def load_checkpoint(self, path: Path, state: dict | None = None) -> None:
+        """Restore everything ``state_dict`` saved (``state``: the file already loaded); leftovers of a write cut
+        short by a kill are removed. Checkpoints written before methods could have several optimisers load too."""
         if self.group.is_main:
             runs.remove_stale_temporaries(Path(path).parent)
-        state = runs.load_checkpoint(path, map_location=self.device)
+        if state is None:
+            state = runs.load_checkpoint(path, map_location=self.device)
         missing = [k for k in ('step', 'method', 'optimizer', 'scheduler', 'stream', 'rng') if k not in state]
         if missing:
             raise RunError(f'{path} is not a training checkpoint of this framework (no {", ".join(missing)}); '
                            f'resume from a run\'s checkpoints/last.pt.')
         check_state_matches(self.method, state['method'], path)
+        optimizers = state.get('optimizers')
+        schedulers = state.get('schedulers')
+        if optimizers is None:            # one optimiser, saved under the old keys
+            name = self.optimizers[0].spec.name
+            optimizers, schedulers = {name: state['optimizer']}, {name: state['scheduler']}
+        ours = [o.spec.name for o in self.optimizers]
+        if sorted(optimizers) != sorted(ours):
+            raise RunError(f'{path} holds the state of optimisers {sorted(optimizers)}, but this method trains with '
+                           f'{sorted(ours)}. Load it with the config it was trained with (`--load RUN`).')
         self.method.load_state_dict(state['method'])
-        self.optimizer.load_state_dict(state['optimizer'])
-        self.scheduler.load_state_dict(state['scheduler'])
+        for o in self.optimizers:
+            o.optimizer.load_state_dict(optimizers[o.spec.name])
+            o.scheduler.load_state_dict(schedulers[o.spec.name])
         self.stream.load_state_dict(state['stream'])
         self.step = int(state['step'])
         ranks = state.get('rng_ranks')
@@ -197,34 +254,43 @@ class Trainer:
             old.unlink()
 
     # ------------------------------------------------------------------ the loop
-    def fit(self) -> dict[str, float]:
-        """Train until ``settings.steps``; returns the last logged scalars. Stops cleanly on SIGINT/SIGTERM."""
+    def fit(self, validate: Callable[[int, bool], dict | None] | None = None) -> dict[str, float]:
+        """Train until ``settings.steps``; returns the last logged scalars. Stops cleanly on SIGINT/SIGTERM.
+
+        ``validate(step, final)`` scores held-out data and returns its scalars (or None to skip): called every
+        ``eval_every`` steps and once at the end (``final=True``), on rank 0 only; the scores go to TensorBoard
+        and ``scalars.csv`` under ``val/``. It must not change the training state (its random draws are undone).
+        """
         s, main = self.settings, self.group.is_main
-        logger = RunLogger(self.run_dir, enabled=main)
+        logger = RunLogger(self.run_dir, enabled=main, start_step=self.step)
         previous_handlers = self._install_signal_handlers()
         bar = tqdm(total=s.steps, initial=self.step, disable=not (main and s.progress), desc='train',
                    dynamic_ncols=True, mininterval=0.5)
         self.method.train()
-        sums: dict[str, float] = {}
-        count, last_scalars, tick = 0, {}, time.perf_counter()
+        window = ScalarWindow()
+        first_step, last_scalars = self.step + 1, {}
+        tick = shown = time.perf_counter()
         try:
             while self.step < s.steps:
-                scalars = self.train_step()
+                window.add(self.train_step())
                 self.step += 1
                 bar.update(1)
-                for key, value in scalars.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                count += 1
-                if self.step % s.log_every == 0 or self.step == s.steps:
-                    elapsed = time.perf_counter() - tick
-                    last_scalars = {k: v / count for k, v in sums.items()}
-                    logger.scalars(last_scalars, self.step, prefix='train/')
-                    logger.scalars({'lr': self.scheduler.get_last_lr()[0], 'steps_per_s': count / elapsed},
+                log_now = self.step % s.log_every == 0 or self.step == s.steps
+                if log_now or self.step == first_step or time.perf_counter() - shown > FEEDBACK_SECONDS:
+                    means = window.means()            # the only device-to-host copy of the scalars
+                    bar.set_postfix({k: f'{v:.4g}' for k, v in list(means.items())[:3]}, refresh=False)
+                    shown = time.perf_counter()
+                if log_now:
+                    last_scalars = means
+                    logger.scalars(means, self.step, prefix='train/')
+                    logger.scalars({**self._learning_rates(), 'steps_per_s': window.count / max(shown - tick, 1e-9)},
                                    self.step, prefix='train/')
-                    bar.set_postfix({k: f'{v:.4g}' for k, v in list(last_scalars.items())[:3]})
-                    sums, count, tick = {}, 0, time.perf_counter()
+                    window.reset()
+                    tick = shown
                 if main and s.viz_every > 0 and self.step % s.viz_every == 0:
                     logger.images(self.grids(), self.step)
+                if s.eval_every > 0 and self.step % s.eval_every == 0 and self.step < s.steps:
+                    self._validate(validate, logger, final=False)
                 if s.ckpt_every > 0 and self.step % s.ckpt_every == 0 and self.step < s.steps:
                     self.save_checkpoint()
                 stop = self._stop_requested if self.group.is_distributed else self._stop_signal
@@ -236,39 +302,112 @@ class Trainer:
                                    f'Resume with: fig train --load {self.run_dir} --resume')
                     return {**last_scalars, 'interrupted': 1.0}
             self.save_checkpoint()
+            bar.close()
+            self._validate(validate, logger, final=True)
             if main and self.run_dir is not None:
-                grids = self.grids()
-                logger.images(grids, self.step)
-                for name, grid in grids.items():
-                    save_png(grid, self.run_dir / 'images' / f'{name}.png')
+                self._write_pictures(logger)
             return last_scalars
         finally:
             bar.close()
             logger.close()
             self._restore_signal_handlers(previous_handlers)
 
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step on the next batch; returns the loss terms as floats."""
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One optimisation step on the next batch; returns the scalar outputs as detached tensors (no sync).
+
+        Every optimiser due at this step gets the gradient of its own loss in its own parameters only; all of
+        them are computed from the same forward pass before any optimiser steps.
+        """
         indices = next(self.stream)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in self.dataset.batch(indices).items()}
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-            out = self.model(batch)
-        loss = out['loss']
-        self._check_finite(loss, out)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.method.parameters(), self.settings.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        return {k: float(v.detach()) for k, v in out.items() if torch.is_tensor(v) and v.numel() == 1}
+        due = [o for o in self.optimizers if self.step % o.spec.every == 0]
+        separate = self.group.is_distributed and not self._one_backward
+        with self._ddp.no_sync() if separate else contextlib.nullcontext():
+            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                                enabled=self.amp_dtype is not None):
+                out = self.model(batch)
+            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'])
+            for o in due:
+                o.optimizer.zero_grad(set_to_none=True)
+            if self._one_backward:
+                if due:
+                    out['loss'].backward()
+            else:
+                for i, o in enumerate(due):
+                    out[o.spec.loss_key].backward(inputs=o.spec.params, retain_graph=i < len(due) - 1)
+        if separate:
+            self._average_gradients(due)
+        for o in due:
+            if self.settings.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(o.spec.params, self.settings.grad_clip)
+        for o in due:
+            o.optimizer.step()
+        for o in self.optimizers:
+            o.scheduler.step()
+        return {k: v.detach() for k, v in out.items() if torch.is_tensor(v) and v.numel() == 1}
 
     def grids(self) -> dict[str, torch.Tensor]:
         return image_grids(self.method, self.dataset, self.device, hybrid=self.settings.hybrid)
 
-    def _check_finite(self, loss: torch.Tensor, out: dict) -> None:
+    def _validate(self, validate, logger: RunLogger, final: bool) -> None:
+        """Rank 0 scores held-out data (its random draws undone); the other ranks wait for it."""
+        if validate is None:
+            return
+        if self.group.is_main:
+            state = rng_state(self.device)
+            try:
+                scores = validate(self.step, final)
+            finally:
+                set_rng_state(state, self.device)
+            if scores:
+                logger.scalars(scores, self.step, prefix='val/')
+        distributed.barrier(self.group)
+
+    def _write_pictures(self, logger: RunLogger) -> None:
+        """Image grids as PNGs in ``images/`` (image data), latent-against-factor plots (vector data), loss curves."""
+        images = self.run_dir / 'images'
+        grids = self.grids()
+        logger.images(grids, self.step)
+        scale = max(1, 64 // int(self.dataset.observation_shape[-1])) if grids else 1
+        for name, grid in grids.items():
+            save_png(grid, images / f'{name}.png', scale=scale)
+        vectors = len(self.dataset.observation_shape) == 1 and not getattr(self.dataset, 'is_sequence', False)
+        if vectors and hasattr(self.method, 'represent'):
+            save_latent_scatter(self.method, self.dataset, self.device, images / 'latents_vs_factors.png')
+        logger.csv.flush()
+        save_loss_curves(self.run_dir / SCALARS_FILE, images / 'loss_curves.png')
+
+    def _learning_rates(self) -> dict[str, float]:
+        first = self.optimizers[0]
+        rates = {'lr': first.scheduler.get_last_lr()[0]}
+        rates.update({f'lr_{o.spec.name}': o.scheduler.get_last_lr()[0] for o in self.optimizers[1:]})
+        return rates
+
+    def _average_gradients(self, due: list[_Optimizer]) -> None:
+        """Average the due optimisers' gradients over the ranks in one all-reduce (the several-optimiser path,
+        where DDP's own bucketed reduction is off because each loss reaches only its own parameters)."""
+        params = [p for o in due for p in o.spec.params]
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        if not params:
+            return
+        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        dist.all_reduce(flat)
+        flat /= self.group.world_size
+        offset = 0
+        for p in params:
+            p.grad.copy_(flat[offset:offset + p.numel()].view_as(p.grad))
+            offset += p.numel()
+
+    def _check_finite(self, out: dict, loss_keys: list[str]) -> None:
         """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal."""
-        finite = torch.isfinite(loss.detach()).float().reshape(1)
+        missing = [k for k in loss_keys if k not in out]
+        if missing:
+            raise RunError(f'{type(self.method).__name__}.training_step returned no {missing[0]!r}, which its '
+                           f'optimizers() names as a loss_key; it returned {sorted(out)}.')
+        losses = torch.stack([out[k].detach().float().reshape(()) for k in loss_keys])
+        finite = torch.isfinite(losses).all().float().reshape(1)
         if self.group.is_distributed:
             not_stopping = torch.ones_like(finite) * (0.0 if self._stop_signal is not None else 1.0)
             flags = torch.cat([finite, not_stopping])
@@ -310,6 +449,36 @@ def _schedule(s: TrainSettings):
     if s.schedule == 'step':
         return _Step(s.step_size, s.gamma)
     raise ConfigError(f"schedule must be 'none', 'cosine' or 'step', got {s.schedule!r}")
+
+
+def _build_optimizers(method, s: TrainSettings) -> list[_Optimizer]:
+    """One Adam and one schedule per ``OptimizerSpec`` of ``method.optimizers``; the specs are checked first."""
+    specs = list(method.optimizers(s))
+    owner: dict[int, str] = {}
+    names = [spec.name for spec in specs]
+    problems = [] if specs else ['it declares none']
+    if len(set(names)) != len(names):
+        problems.append(f'the names {names} repeat')
+    for spec in specs:
+        spec.params = list(spec.params)
+        if not spec.params:
+            problems.append(f'{spec.name!r} has no parameters')
+        if spec.every < 1:
+            problems.append(f'{spec.name!r} has every={spec.every} (must be >= 1)')
+        for p in spec.params:
+            if id(p) in owner and owner[id(p)] != spec.name:
+                problems.append(f'{spec.name!r} and {owner[id(p)]!r} share parameters')
+                break
+            owner[id(p)] = spec.name
+    if problems:
+        raise ConfigError(f'{type(method).__name__}.optimizers() is not usable: ' + '; '.join(problems) + '.')
+    built = []
+    for spec in specs:
+        optimizer = torch.optim.Adam(spec.params, lr=s.lr if spec.lr is None else spec.lr,
+                                     betas=(s.beta1, s.beta2) if spec.betas is None else tuple(spec.betas),
+                                     weight_decay=s.weight_decay if spec.weight_decay is None else spec.weight_decay)
+        built.append(_Optimizer(spec, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(s))))
+    return built
 
 
 def _constant(step: int) -> float:

@@ -1,16 +1,34 @@
 """The method contract: an ``nn.Module`` that owns its modules and defines its loss.
 
-The trainer knows only ``training_step``; metrics read ``represent``; images use ``reconstruct``, ``decode``
-and ``sample`` where a method has them. ``batch_form`` says whether the method trains on single
+The trainer knows only ``training_step`` and ``optimizers``; metrics read ``represent``; images use
+``reconstruct``, ``decode`` and ``sample`` where a method has them. ``batch_form`` says whether the method trains on single
 observations (``'images'``, also used for vectors) or on sequences (``'sequences'``: ``x`` is B×T×...).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+
+
+@dataclass
+class OptimizerSpec:
+    """One Adam optimiser of a method: which parameters it owns, which loss it minimises, how often it steps.
+
+    ``lr``, ``betas`` and ``weight_decay`` left as None take the run's ``--lr``, ``--beta1/--beta2`` and
+    ``--weight_decay``; the run's schedule (``--schedule``) scales every optimiser's own ``lr``.
+    """
+    name: str                                   # names the state in checkpoints and the lr in the logs
+    params: list                                # the parameters this optimiser updates (disjoint from the others)
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
+    weight_decay: float | None = None
+    loss_key: str = 'loss'                      # the entry of ``training_step``'s output it minimises
+    every: int = 1                              # steps on training steps 0, every, 2*every, ...
 
 
 class Method(nn.Module):
@@ -24,6 +42,21 @@ class Method(nn.Module):
     def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{'loss': scalar tensor to minimise, **other scalars to log}``."""
         raise NotImplementedError
+
+    def optimizers(self, settings) -> list[OptimizerSpec]:
+        """The optimisers the trainer builds for this method; by default one Adam over all parameters on ``loss``.
+
+        Override to train parts of a method on different objectives (e.g. FactorVAE's discriminator, which has
+        its own Adam and its own loss). Each step the trainer runs ``training_step`` once, then for every spec
+        due at this step it backpropagates ``out[spec.loss_key]`` into ``spec.params`` only (other parameters'
+        gradients are untouched, even where that loss depends on them), clips those gradients with
+        ``--grad_clip``, and then steps every due optimiser. ``settings`` is the run's ``TrainSettings``.
+
+        Under DDP a method with several optimisers has its gradients averaged by an explicit all-reduce after
+        the backward passes instead of DDP's overlapped buckets (slower, same result); with one optimiser
+        nothing changes.
+        """
+        return [OptimizerSpec('main', list(self.parameters()))]
 
     @torch.no_grad()
     def evaluation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
