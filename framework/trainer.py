@@ -278,7 +278,8 @@ class Trainer:
                 log_now = self.step % s.log_every == 0 or self.step == s.steps
                 if log_now or self.step == first_step or time.perf_counter() - shown > FEEDBACK_SECONDS:
                     means = window.means()            # the only device-to-host copy of the scalars
-                    bar.set_postfix({k: f'{v:.4g}' for k, v in list(means.items())[:3]}, refresh=False)
+                    bar.set_postfix({k: f'{v:.4g}' for k, v in list(means.items())[:3]},
+                                    refresh=self.step == first_step)    # seen at once, not after mininterval
                     shown = time.perf_counter()
                 if log_now:
                     last_scalars = means
