@@ -221,7 +221,7 @@ class Trainer:
         optimizers = state.get('optimizers')
         schedulers = state.get('schedulers')
         if optimizers is None:            # one optimiser, saved under the old keys
-            name = self.optimizers[0].spec.name
+            name = self.optimizers[0].spec.name if len(self.optimizers) == 1 else 'main'
             optimizers, schedulers = {name: state['optimizer']}, {name: state['scheduler']}
         ours = [o.spec.name for o in self.optimizers]
         if sorted(optimizers) != sorted(ours):
