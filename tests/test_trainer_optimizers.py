@@ -113,3 +113,14 @@ def test_overlapping_or_empty_optimisers_are_refused():
 
     with pytest.raises(RunError, match="'nope'"):
         trainer_for(Missing(), steps=1).fit()
+
+
+def test_binary_cross_entropy_matches_torch_and_lets_nan_through():
+    import torch.nn.functional as F
+    from framework.methods.base import binary_cross_entropy
+
+    r, x = torch.tensor([0.2, 0.9, 0.0, 1.0]), torch.tensor([0.0, 1.0, 1.0, 1.0])
+    assert torch.allclose(binary_cross_entropy(r, x), F.binary_cross_entropy(r, x, reduction='none'))
+    # by hand: -log(0.8), -log(0.9), log of 0 clamped at -100, 0
+    assert torch.allclose(binary_cross_entropy(r, x), torch.tensor([-math.log(0.8), -math.log(0.9), 100.0, 0.0]))
+    assert torch.isnan(binary_cross_entropy(torch.tensor([float('nan')]), torch.tensor([1.0]))).all()

@@ -88,7 +88,7 @@ class AutoencoderMethod(Method):
     def reconstruction_loss(self, reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``, §2)."""
         if self.criterion == 'bce':
-            per_element = F.binary_cross_entropy(reconstruction.float(), x.float(), reduction='none')
+            per_element = binary_cross_entropy(reconstruction.float(), x.float())
         else:
             per_element = F.mse_loss(reconstruction.float(), x.float(), reduction='none')
         return per_element.flatten(1).sum(1).mean()
@@ -98,6 +98,15 @@ class AutoencoderMethod(Method):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.represent(x))
+
+
+def binary_cross_entropy(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Elementwise −[x log r + (1 − x) log(1 − r)], each log clamped at −100 as ``F.binary_cross_entropy`` does.
+
+    Written out so that a NaN reconstruction gives a NaN loss, which the trainer's guard reports with the
+    loss terms and a hint, where ``F.binary_cross_entropy`` raises (CPU) or trips a device assert (CUDA).
+    """
+    return -(x * torch.log(reconstruction).clamp_min(-100) + (1 - x) * torch.log1p(-reconstruction).clamp_min(-100))
 
 
 class GaussianPrior:
