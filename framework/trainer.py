@@ -284,8 +284,8 @@ class Trainer:
                 if log_now:
                     last_scalars = means
                     logger.scalars(means, self.step, prefix='train/')
-                    logger.scalars({**self._learning_rates(), 'steps_per_s': window.count / max(shown - tick, 1e-9)},
-                                   self.step, prefix='train/')
+                    speed = window.count / max(shown - tick, 1e-9)
+                    logger.scalars({**self._learning_rates(), 'steps_per_s': speed}, self.step, prefix='train/')
                     window.reset()
                     tick = shown
                 if main and s.viz_every > 0 and self.step % s.viz_every == 0:

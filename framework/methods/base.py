@@ -1,8 +1,9 @@
 """The method contract: an ``nn.Module`` that owns its modules and defines its loss.
 
 The trainer knows only ``training_step`` and ``optimizers``; metrics read ``represent``; images use
-``reconstruct``, ``decode`` and ``sample`` where a method has them. ``batch_form`` says whether the method trains on single
-observations (``'images'``, also used for vectors) or on sequences (``'sequences'``: ``x`` is B×T×...).
+``reconstruct``, ``decode`` and ``sample`` where a method has them. ``batch_form`` says whether the method
+trains on single observations (``'images'``, also used for vectors) or on sequences (``'sequences'``: ``x`` is
+B×T×...).
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ class AutoencoderMethod(Method):
         self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
 
     def reconstruction_loss(self, reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``, §2)."""
+        """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``)."""
         if self.criterion == 'bce':
             per_element = binary_cross_entropy(reconstruction.float(), x.float())
         else:
