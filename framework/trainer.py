@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import math
 import os
 import signal
 import time
@@ -38,7 +37,7 @@ from .checks import check_state_matches
 from .random_state import rng_state, seed_everything, set_rng_state
 from .logging import (SCALARS_FILE, RunLogger, ScalarWindow, image_grids, save_latent_scatter, save_loss_curves,
                       save_png)
-from .methods.base import OptimizerSpec
+from .optimizers import average_gradients, build_optimizers
 
 SCHEDULES = ('none', 'cosine', 'step')
 FEEDBACK_SECONDS = 1.0      # the bar's loss is refreshed (one device-to-host copy) at most this often
@@ -94,13 +93,6 @@ class TrainSettings:
             raise ConfigError('Bad training settings: ' + '; '.join(problems) + '.')
 
 
-@dataclass
-class _Optimizer:
-    spec: OptimizerSpec
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-
-
 class Trainer:
     """Runs ``method.training_step`` over batches of ``dataset``; owns the optimiser, schedule and checkpoints."""
 
@@ -108,7 +100,7 @@ class Trainer:
                  group: ProcessGroup = ProcessGroup()):
         self.method, self.dataset, self.settings = method.to(device), dataset, settings
         self.run_dir, self.device, self.group = run_dir, device, group
-        self.optimizers = _build_optimizers(method, settings)
+        self.optimizers = build_optimizers(method, settings)
         self.optimizer, self.scheduler = self.optimizers[0].optimizer, self.optimizers[0].scheduler
         trainable = [p for p in method.parameters() if p.requires_grad]
         self._one_backward = (len(self.optimizers) == 1 and self.optimizers[0].spec.loss_key == 'loss'
@@ -337,7 +329,7 @@ class Trainer:
                 for i, o in enumerate(due):
                     out[o.spec.loss_key].backward(inputs=o.spec.params, retain_graph=i < len(due) - 1)
         if separate:
-            self._average_gradients(due)
+            average_gradients([p for o in due for p in o.spec.params], self.group.world_size)
         for o in due:
             if self.settings.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(o.spec.params, self.settings.grad_clip)
@@ -384,23 +376,6 @@ class Trainer:
         rates.update({f'lr_{o.spec.name}': o.scheduler.get_last_lr()[0] for o in self.optimizers[1:]})
         return rates
 
-    def _average_gradients(self, due: list[_Optimizer]) -> None:
-        """Average the due optimisers' gradients over the ranks in one all-reduce (the several-optimiser path,
-        where DDP's own bucketed reduction is off because each loss reaches only its own parameters)."""
-        params = [p for o in due for p in o.spec.params]
-        for p in params:
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
-        if not params:
-            return
-        flat = torch.cat([p.grad.reshape(-1) for p in params])
-        dist.all_reduce(flat)
-        flat /= self.group.world_size
-        offset = 0
-        for p in params:
-            p.grad.copy_(flat[offset:offset + p.numel()].view_as(p.grad))
-            offset += p.numel()
-
     def _check_finite(self, out: dict, loss_keys: list[str]) -> None:
         """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal."""
         missing = [k for k in loss_keys if k not in out]
@@ -440,65 +415,3 @@ class Trainer:
         if previous:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-
-def _schedule(s: TrainSettings):
-    if s.schedule == 'none':
-        return _constant
-    if s.schedule == 'cosine':
-        return _Cosine(s.steps, s.lr_min / s.lr if s.lr > 0 else 0.0)
-    if s.schedule == 'step':
-        return _Step(s.step_size, s.gamma)
-    raise ConfigError(f"schedule must be 'none', 'cosine' or 'step', got {s.schedule!r}")
-
-
-def _build_optimizers(method, s: TrainSettings) -> list[_Optimizer]:
-    """One Adam and one schedule per ``OptimizerSpec`` of ``method.optimizers``; the specs are checked first."""
-    specs = list(method.optimizers(s))
-    owner: dict[int, str] = {}
-    names = [spec.name for spec in specs]
-    problems = [] if specs else ['it declares none']
-    if len(set(names)) != len(names):
-        problems.append(f'the names {names} repeat')
-    for spec in specs:
-        spec.params = list(spec.params)
-        if not spec.params:
-            problems.append(f'{spec.name!r} has no parameters')
-        if spec.every < 1:
-            problems.append(f'{spec.name!r} has every={spec.every} (must be >= 1)')
-        for p in spec.params:
-            if id(p) in owner and owner[id(p)] != spec.name:
-                problems.append(f'{spec.name!r} and {owner[id(p)]!r} share parameters')
-                break
-            owner[id(p)] = spec.name
-    if problems:
-        raise ConfigError(f'{type(method).__name__}.optimizers() is not usable: ' + '; '.join(problems) + '.')
-    built = []
-    for spec in specs:
-        optimizer = torch.optim.Adam(spec.params, lr=s.lr if spec.lr is None else spec.lr,
-                                     betas=(s.beta1, s.beta2) if spec.betas is None else tuple(spec.betas),
-                                     weight_decay=s.weight_decay if spec.weight_decay is None else spec.weight_decay)
-        built.append(_Optimizer(spec, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(s))))
-    return built
-
-
-def _constant(step: int) -> float:
-    return 1.0
-
-
-class _Cosine:
-    def __init__(self, steps: int, floor: float):
-        self.steps, self.floor = max(1, steps), floor
-
-    def __call__(self, step: int) -> float:
-        progress = min(step, self.steps) / self.steps
-        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-class _Step:
-    def __init__(self, size: int, gamma: float):
-        self.size, self.gamma = max(1, size), gamma
-
-    def __call__(self, step: int) -> float:
-        return self.gamma ** (step // self.size)
-
