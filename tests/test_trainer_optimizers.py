@@ -124,3 +124,7 @@ def test_binary_cross_entropy_matches_torch_and_lets_nan_through():
     # by hand: -log(0.8), -log(0.9), log of 0 clamped at -100, 0
     assert torch.allclose(binary_cross_entropy(r, x), torch.tensor([-math.log(0.8), -math.log(0.9), 100.0, 0.0]))
     assert torch.isnan(binary_cross_entropy(torch.tensor([float('nan')]), torch.tensor([1.0]))).all()
+    # a sigmoid saturated at exactly 0 or 1 keeps a finite gradient: d/dr = (r - x) / (r (1 - r)) elsewhere
+    r = torch.tensor([0.0, 1.0, 0.25], requires_grad=True)
+    binary_cross_entropy(r, torch.tensor([0.0, 1.0, 1.0])).sum().backward()
+    assert torch.isfinite(r.grad).all() and r.grad[2].item() == pytest.approx((0.25 - 1) / (0.25 * 0.75))

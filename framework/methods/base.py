@@ -106,8 +106,15 @@ def binary_cross_entropy(reconstruction: torch.Tensor, x: torch.Tensor) -> torch
 
     Written out so that a NaN reconstruction gives a NaN loss, which the trainer's guard reports with the
     loss terms and a hint, where ``F.binary_cross_entropy`` raises (CPU) or trips a device assert (CUDA).
+    A sigmoid saturated at exactly 0 or 1 keeps a finite gradient.
     """
-    return -(x * torch.log(reconstruction).clamp_min(-100) + (1 - x) * torch.log1p(-reconstruction).clamp_min(-100))
+    return -(x * _clamped_log(reconstruction) + (1 - x) * _clamped_log(1 - reconstruction))
+
+
+def _clamped_log(v: torch.Tensor) -> torch.Tensor:
+    """max(log v, −100), with −100 and a zero gradient at v = 0 (not log 0 · 0 = NaN); NaN stays NaN."""
+    tiny = torch.finfo(v.dtype).tiny
+    return torch.where(v == 0, torch.full_like(v, -100.0), torch.log(v.clamp_min(tiny))).clamp_min(-100.0)
 
 
 class GaussianPrior:
