@@ -248,17 +248,19 @@ def save_latent_scatter(method, dataset, device: torch.device, path: Path, num: 
     codes, factors = codes[:, :max_latents], factors.float()[:, :max_factors]
     names = list(getattr(dataset, 'factor_names', None) or [f'factor {i}' for i in range(factors.shape[1])])
     rows, cols = codes.shape[1], factors.shape[1]
+    correlation = np.corrcoef(codes.T.numpy(), factors.T.numpy())[:rows, rows:]
     fig, axes = _figure(rows, cols, (1.6 * cols + 0.6, 1.2 * rows + 0.6))
     for i in range(rows):
         for j in range(cols):
             ax = axes[i, j]
             ax.scatter(factors[:, j], codes[:, i], s=1, alpha=0.4, rasterized=True)
             ax.set_xticks([]), ax.set_yticks([])
+            ax.text(0.03, 0.97, f'r={correlation[i, j]:+.2f}', transform=ax.transAxes, fontsize=6, va='top')
             if i == rows - 1:
                 ax.set_xlabel(str(names[j]) if j < len(names) else f'factor {j}', fontsize=7)
             if j == 0:
-                ax.set_ylabel(f'z{i}', fontsize=7)
-    fig.suptitle('latents (rows) against factors (columns)', fontsize=9)
+                ax.set_ylabel(f'latent {i}', fontsize=7)
+    fig.suptitle('latents (rows) against ground-truth factors (columns); r: Pearson correlation', fontsize=9)
     fig.tight_layout()
     _save(fig, path)
     return True
