@@ -153,17 +153,72 @@ def save_checkpoint(state: dict, path: Path) -> None:
     atomic_write_bytes(path, lambda handle: torch.save(state, handle))
 
 
+class CorruptCheckpoint(RunError):
+    """A checkpoint file that is there but cannot be read: truncated, empty or not a checkpoint at all."""
+
+
 def load_checkpoint(path: Path, map_location: Any = 'cpu') -> dict:
-    """Load with ``weights_only=True``: a checkpoint holding arbitrary pickled objects is refused."""
+    """Load with ``weights_only=True``: a checkpoint holding arbitrary pickled objects is refused.
+
+    A file that is merely unreadable (truncated by a full disk or an interrupted copy) raises
+    :class:`CorruptCheckpoint`, so that a resume can fall back to an older checkpoint; a file refused for
+    holding foreign objects raises a plain :class:`RunError` and is never worked around.
+    """
     path = Path(path)
     if not path.is_file():
         raise RunError(f'No checkpoint at {path}.')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:      # UnpicklingError for foreign objects, RuntimeError for truncated zips
-        raise RunError(f'Cannot load checkpoint {path}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}. '
-                       f'Checkpoints here hold only tensors and plain values (weights_only loading); '
-                       f'a file with other pickled objects, or a truncated one, is refused.') from None
+        first_line = (str(exc).splitlines() or [''])[0]
+        refused = 'Weights only load failed' in str(exc)
+        error = RunError if refused else CorruptCheckpoint
+        raise error(f'Cannot load checkpoint {path}: {exc.__class__.__name__}: {first_line}. '
+                    f'Checkpoints here hold only tensors and plain values (weights_only loading); '
+                    f'a file with other pickled objects, or a truncated one, is refused.') from None
+
+
+def numbered_checkpoints(folder: Path) -> list[Path]:
+    """``ckpt-<step>.pt`` files in ``folder``, newest (highest step) first."""
+    found = [p for p in Path(folder).glob('ckpt-*.pt') if p.stem.split('-', 1)[1].isdigit()]
+    return sorted(found, key=lambda p: int(p.stem.split('-', 1)[1]), reverse=True)
+
+
+def load_for_resume(folder: Path, name: str | None = None,
+                    map_location: Any = 'cpu') -> tuple[Path, dict, str | None] | None:
+    """The checkpoint a resume starts from: ``(path, state, note)``, or None when the run has none yet.
+
+    ``name`` (``--checkpoint ckpt-2000.pt``, or a path) is loaded as asked. Otherwise ``last.pt``; when it
+    is missing or unreadable (truncated, empty), the newest numbered checkpoint that loads, with a one-line
+    ``note`` naming both files. A file refused for holding foreign objects stops the resume.
+    """
+    folder = Path(folder)
+    if name:
+        path = Path(name) if Path(name).is_file() or Path(name).is_absolute() else folder / name
+        if not path.is_file():
+            known = ', '.join(p.name for p in [folder / LAST_CHECKPOINT, *numbered_checkpoints(folder)]
+                              if p.is_file()) or 'none'
+            raise RunError(f'No checkpoint {name!r} in {folder} (there: {known}); '
+                           f'give `--checkpoint` one of those names, or a path.')
+        return path, load_checkpoint(path, map_location), None
+    last = folder / LAST_CHECKPOINT
+    problem = None
+    if last.is_file():
+        try:
+            return last, load_checkpoint(last, map_location), None
+        except CorruptCheckpoint:
+            problem = 'cannot be read (truncated or corrupt)'
+    for path in numbered_checkpoints(folder):
+        try:
+            state = load_checkpoint(path, map_location)
+        except CorruptCheckpoint:
+            continue
+        why = problem or 'is missing'
+        return path, state, f'note: {last} {why}; resuming from {path.name}, the newest intact checkpoint.'
+    if problem:
+        raise RunError(f'{last} {problem}, and no intact numbered checkpoint (ckpt-<step>.pt) is left in '
+                       f'{folder}. Start a new run, or pass a good file with `--checkpoint PATH`.')
+    return None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

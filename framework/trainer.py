@@ -1,9 +1,11 @@
 """The one training loop for every method: plain PyTorch, no Lightning.
 
-Seeding, Adam with an optional cosine or step schedule, gradient clipping, optional bf16 autocast and
-``torch.compile``, DDP when launched by ``torchrun``, a tqdm bar, TensorBoard scalars and images, atomic
-checkpoints (``last.pt`` is replaced only once the new file is complete), bit-exact resume, a NaN/inf guard
-and a clean stop on SIGINT/SIGTERM (a checkpoint is written first).
+Seeding, one Adam per ``OptimizerSpec`` that the method declares (``Method.optimizers``; one over all
+parameters by default) with an optional cosine or step schedule, gradient clipping, optional bf16 autocast
+and ``torch.compile``, DDP when launched by ``torchrun``, a tqdm bar that shows the loss from the first step,
+TensorBoard scalars and images mirrored in ``scalars.csv``, periodic validation, atomic checkpoints
+(``last.pt`` is replaced only once the new file is complete), bit-exact resume, a NaN/inf guard and a clean
+stop on SIGINT/SIGTERM (a checkpoint is written first).
 
 Random state under DDP: every rank is seeded with ``seed`` before the model is built (identical
 initialisation), then the trainer reseeds each rank from ``(seed, rank)`` so that ranks draw independent noise.
@@ -14,13 +16,14 @@ from ``(seed, rank, step)``, which is reproducible but not bit-exact with the un
 """
 from __future__ import annotations
 
+import contextlib
 import errno
-import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -29,36 +32,47 @@ from tqdm import tqdm
 from . import distributed, runs
 from .data.batches import BatchStream
 from .distributed import ProcessGroup, rank_seed, state_digest
-from .errors import ConfigError, RunError, TrainingDiverged
+from .errors import RunError, TrainingDiverged
 from .checks import check_state_matches
 from .random_state import rng_state, seed_everything, set_rng_state
-from .logging import RunLogger, image_grids, save_png
+from .settings import setting
+from .logging import (SCALARS_FILE, RunLogger, ScalarWindow, image_grids, save_latent_scatter, save_loss_curves,
+                      save_png)
+from .optimizers import average_gradients, build_optimizers
+
+SCHEDULES = ('none', 'cosine', 'step')
+FEEDBACK_SECONDS = 1.0      # the bar's loss is refreshed (one device-to-host copy) at most this often
 
 
 @dataclass
 class TrainSettings:
-    """Training hyperparameters; every field is a top-level config key (``--steps 200``)."""
-    steps: int = field(default=100_000, metadata={'help': 'optimisation steps', 'min': 0})
-    batch_size: int = field(default=128, metadata={'help': 'observations per step (all ranks together)', 'min': 1})
-    lr: float = 5.0e-4
-    beta1: float = 0.9
-    beta2: float = 0.999
-    weight_decay: float = 0.0
-    schedule: str = 'none'            # none | cosine | step
-    lr_min: float = 1.0e-4            # cosine: final learning rate
-    step_size: int = 10_000           # step: decay every this many steps
-    gamma: float = 0.5                # step: decay factor
-    grad_clip: float = 0.0            # max gradient norm; 0 disables clipping
-    seed: int = field(default=0, metadata={'help': 'random seed of initialisation, data order and noise',
-                                           'hint': 'For several seeds, use `fig sweep`.'})
+    """Training hyperparameters; every field is a top-level config key (``--steps 200``).
+
+    The limits are declared with each field (``framework.settings.setting``), so a bad value is refused with the
+    flag that fixes it before anything runs, and ``fig train -h`` shows them.
+    """
+    steps: int = setting(100_000, 'optimisation steps in all (a resumed run continues up to this)', min=0)
+    batch_size: int = setting(128, 'observations per step (split across processes under torchrun)', min=1)
+    lr: float = setting(5.0e-4, 'Adam learning rate', min=0)
+    beta1: float = setting(0.9, 'Adam beta1', min=0, max=0.999999)
+    beta2: float = setting(0.999, 'Adam beta2', min=0, max=0.999999)
+    weight_decay: float = setting(0.0, 'Adam weight decay', min=0)
+    schedule: str = setting('none', 'learning-rate schedule', choices=SCHEDULES)
+    lr_min: float = setting(1.0e-4, 'cosine: final learning rate', min=0)
+    step_size: int = setting(10_000, 'step: decay every this many steps', min=1)
+    gamma: float = setting(0.5, 'step: decay factor', min=0)
+    grad_clip: float = setting(0.0, 'max gradient norm; 0 disables clipping', min=0)
+    seed: int = setting(0, 'seeds initialisation, data order and noise', hint='For several seeds, use `fig sweep`.')
     amp: bool = False                 # bf16 autocast where supported
     compile: bool = False             # torch.compile the method's training step
     compile_backend: str = 'inductor'  # torch.compile backend ('aot_eager' compiles fast, for checking)
-    log_every: int = 100
-    viz_every: int = 1000
-    ckpt_every: int = 10_000
-    keep_checkpoints: int = 0         # periodic checkpoints to keep (0 keeps all)
-    progress: bool = True
+    log_every: int = setting(100, 'steps between logged means (TensorBoard, scalars.csv)', min=1)
+    viz_every: int = setting(1000, 'steps between image grids in TensorBoard; 0 turns them off', min=0)
+    ckpt_every: int = setting(10_000, 'steps between numbered checkpoints (ckpt-<step>.pt); 0: only at the end',
+                              min=0)
+    eval_every: int = setting(0, 'steps between validation scores during training; 0: only at the end', min=0)
+    keep_checkpoints: int = setting(0, 'periodic checkpoints to keep (0 keeps all)', min=0)
+    progress: bool = True             # show the progress bar
     hybrid: bool = False              # add hybrid samples to the image grids
     find_unused_parameters: bool = False  # DDP: allow parameters that a step leaves without gradient
 
@@ -70,18 +84,20 @@ class Trainer:
                  group: ProcessGroup = ProcessGroup()):
         self.method, self.dataset, self.settings = method.to(device), dataset, settings
         self.run_dir, self.device, self.group = run_dir, device, group
-        self.optimizer = torch.optim.Adam(method.parameters(), lr=settings.lr,
-                                          betas=(settings.beta1, settings.beta2),
-                                          weight_decay=settings.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(settings))
+        self.optimizers = build_optimizers(method, settings)
+        self.optimizer, self.scheduler = self.optimizers[0].optimizer, self.optimizers[0].scheduler
+        trainable = [p for p in method.parameters() if p.requires_grad]
+        self._one_backward = (len(self.optimizers) == 1 and self.optimizers[0].spec.loss_key == 'loss'
+                              and {id(p) for p in self.optimizers[0].spec.params} == {id(p) for p in trainable})
         self.stream = BatchStream(len(dataset), settings.batch_size, seed=settings.seed,
                                   rank=group.rank, world_size=group.world_size)
         self.step = 0
-        self.model = method
+        self.model = self._ddp = method
         if group.is_distributed:
             from torch.nn.parallel import DistributedDataParallel
-            self.model = DistributedDataParallel(method, device_ids=[device.index] if device.type == 'cuda' else None,
-                                                 find_unused_parameters=settings.find_unused_parameters)
+            self.model = self._ddp = DistributedDataParallel(
+                method, device_ids=[device.index] if device.type == 'cuda' else None,
+                find_unused_parameters=settings.find_unused_parameters)
             seed_everything(rank_seed(settings.seed, group.rank))     # independent noise on each rank
         if settings.compile:
             self.model = torch.compile(self.model, backend=settings.compile_backend)
@@ -100,9 +116,13 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything a bit-exact resume needs; under DDP a collective (every rank must call it)."""
         method_state = self.method.state_dict()
-        state = {'step': self.step, 'method': method_state, 'optimizer': self.optimizer.state_dict(),
-                 'scheduler': self.scheduler.state_dict(), 'stream': self.stream.state_dict(),
-                 'rng': rng_state(self.device), 'settings': asdict(self.settings), 'world_size': self.group.world_size}
+        optimizers = {o.spec.name: o.optimizer.state_dict() for o in self.optimizers}
+        schedulers = {o.spec.name: o.scheduler.state_dict() for o in self.optimizers}
+        first = self.optimizers[0].spec.name     # 'optimizer' and 'scheduler' as single-optimiser runs wrote them
+        state = {'step': self.step, 'method': method_state, 'optimizer': optimizers[first],
+                 'scheduler': schedulers[first], 'optimizers': optimizers, 'schedulers': schedulers,
+                 'stream': self.stream.state_dict(), 'rng': rng_state(self.device), 'settings': asdict(self.settings),
+                 'world_size': self.group.world_size}
         if self.group.is_distributed:
             mine = {'rng': state['rng'], 'digest': state_digest(method_state)}
             gathered = [None] * self.group.world_size if self.group.is_main else None
@@ -162,19 +182,31 @@ class Trainer:
         return (f'Could not write the checkpoint at step {self.step} because {reason}.{kept} Free some space '
                 f'(or lower --keep_checkpoints), then continue with `fig train --load {self.run_dir} --resume`.')
 
-    def load_checkpoint(self, path: Path) -> None:
-        """Restore everything ``state_dict`` saved; leftovers of a write cut short by a kill are removed."""
+    def load_checkpoint(self, path: Path, state: dict | None = None) -> None:
+        """Restore everything ``state_dict`` saved (``state``: the file already loaded); leftovers of a write cut
+        short by a kill are removed. Checkpoints written before methods could have several optimisers load too."""
         if self.group.is_main:
             runs.remove_stale_temporaries(Path(path).parent)
-        state = runs.load_checkpoint(path, map_location=self.device)
+        if state is None:
+            state = runs.load_checkpoint(path, map_location=self.device)
         missing = [k for k in ('step', 'method', 'optimizer', 'scheduler', 'stream', 'rng') if k not in state]
         if missing:
             raise RunError(f'{path} is not a training checkpoint of this framework (no {", ".join(missing)}); '
                            f'resume from a run\'s checkpoints/last.pt.')
         check_state_matches(self.method, state['method'], path)
+        optimizers = state.get('optimizers')
+        schedulers = state.get('schedulers')
+        if optimizers is None:            # one optimiser, saved under the old keys
+            name = self.optimizers[0].spec.name if len(self.optimizers) == 1 else 'main'
+            optimizers, schedulers = {name: state['optimizer']}, {name: state['scheduler']}
+        ours = [o.spec.name for o in self.optimizers]
+        if sorted(optimizers) != sorted(ours):
+            raise RunError(f'{path} holds the state of optimisers {sorted(optimizers)}, but this method trains with '
+                           f'{sorted(ours)}. Load it with the config it was trained with (`--load RUN`).')
         self.method.load_state_dict(state['method'])
-        self.optimizer.load_state_dict(state['optimizer'])
-        self.scheduler.load_state_dict(state['scheduler'])
+        for o in self.optimizers:
+            o.optimizer.load_state_dict(optimizers[o.spec.name])
+            o.scheduler.load_state_dict(schedulers[o.spec.name])
         self.stream.load_state_dict(state['stream'])
         self.step = int(state['step'])
         ranks = state.get('rng_ranks')
@@ -198,34 +230,44 @@ class Trainer:
             old.unlink()
 
     # ------------------------------------------------------------------ the loop
-    def fit(self) -> dict[str, float]:
-        """Train until ``settings.steps``; returns the last logged scalars. Stops cleanly on SIGINT/SIGTERM."""
+    def fit(self, validate: Callable[[int, bool], dict | None] | None = None) -> dict[str, float]:
+        """Train until ``settings.steps``; returns the last logged scalars. Stops cleanly on SIGINT/SIGTERM.
+
+        ``validate(step, final)`` scores held-out data and returns its scalars (or None to skip): called every
+        ``eval_every`` steps and once at the end (``final=True``), on rank 0 only; the scores go to TensorBoard
+        and ``scalars.csv`` under ``val/``. It must not change the training state (its random draws are undone).
+        """
         s, main = self.settings, self.group.is_main
-        logger = RunLogger(self.run_dir, enabled=main)
+        logger = RunLogger(self.run_dir, enabled=main, start_step=self.step)
         previous_handlers = self._install_signal_handlers()
         bar = tqdm(total=s.steps, initial=self.step, disable=not (main and s.progress), desc='train',
                    dynamic_ncols=True, mininterval=0.5)
         self.method.train()
-        sums: dict[str, float] = {}
-        count, last_scalars, tick = 0, {}, time.perf_counter()
+        window = ScalarWindow()
+        first_step, last_scalars = self.step + 1, {}
+        tick = shown = time.perf_counter()
         try:
             while self.step < s.steps:
-                scalars = self.train_step()
+                window.add(self.train_step())
                 self.step += 1
                 bar.update(1)
-                for key, value in scalars.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                count += 1
-                if self.step % s.log_every == 0 or self.step == s.steps:
-                    elapsed = time.perf_counter() - tick
-                    last_scalars = {k: v / count for k, v in sums.items()}
-                    logger.scalars(last_scalars, self.step, prefix='train/')
-                    logger.scalars({'lr': self.scheduler.get_last_lr()[0], 'steps_per_s': count / elapsed},
-                                   self.step, prefix='train/')
-                    bar.set_postfix({k: f'{v:.4g}' for k, v in list(last_scalars.items())[:3]})
-                    sums, count, tick = {}, 0, time.perf_counter()
+                log_now = self.step % s.log_every == 0 or self.step == s.steps
+                if log_now or self.step == first_step or time.perf_counter() - shown > FEEDBACK_SECONDS:
+                    means = window.means()            # the only device-to-host copy of the scalars
+                    bar.set_postfix({k: f'{v:.4g}' for k, v in list(means.items())[:3]},
+                                    refresh=self.step == first_step)    # seen at once, not after mininterval
+                    shown = time.perf_counter()
+                if log_now:
+                    last_scalars = means
+                    logger.scalars(means, self.step, prefix='train/')
+                    speed = window.count / max(shown - tick, 1e-9)
+                    logger.scalars({**self._learning_rates(), 'steps_per_s': speed}, self.step, prefix='train/')
+                    window.reset()
+                    tick = shown
                 if main and s.viz_every > 0 and self.step % s.viz_every == 0:
                     logger.images(self.grids(), self.step)
+                if s.eval_every > 0 and self.step % s.eval_every == 0 and self.step < s.steps:
+                    self._validate(validate, logger, final=False)
                 if s.ckpt_every > 0 and self.step % s.ckpt_every == 0 and self.step < s.steps:
                     self.save_checkpoint()
                 stop = self._stop_requested if self.group.is_distributed else self._stop_signal
@@ -237,39 +279,95 @@ class Trainer:
                                    f'Resume with: fig train --load {self.run_dir} --resume')
                     return {**last_scalars, 'interrupted': 1.0}
             self.save_checkpoint()
+            bar.close()
+            self._validate(validate, logger, final=True)
             if main and self.run_dir is not None:
-                grids = self.grids()
-                logger.images(grids, self.step)
-                for name, grid in grids.items():
-                    save_png(grid, self.run_dir / 'images' / f'{name}.png')
+                self._write_pictures(logger)
             return last_scalars
         finally:
             bar.close()
             logger.close()
             self._restore_signal_handlers(previous_handlers)
 
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step on the next batch; returns the loss terms as floats."""
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One optimisation step on the next batch; returns the scalar outputs as detached tensors (no sync).
+
+        Every optimiser due at this step gets the gradient of its own loss in its own parameters only; all of
+        them are computed from the same forward pass before any optimiser steps.
+        """
         indices = next(self.stream)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in self.dataset.batch(indices).items()}
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-            out = self.model(batch)
-        loss = out['loss']
-        self._check_finite(loss, out)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.method.parameters(), self.settings.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        return {k: float(v.detach()) for k, v in out.items() if torch.is_tensor(v) and v.numel() == 1}
+        due = [o for o in self.optimizers if self.step % o.spec.every == 0]
+        separate = self.group.is_distributed and not self._one_backward
+        with self._ddp.no_sync() if separate else contextlib.nullcontext():
+            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                                enabled=self.amp_dtype is not None):
+                out = self.model(batch)
+            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'])
+            for o in due:
+                o.optimizer.zero_grad(set_to_none=True)
+            if self._one_backward:
+                if due:
+                    out['loss'].backward()
+            else:
+                for i, o in enumerate(due):
+                    out[o.spec.loss_key].backward(inputs=o.spec.params, retain_graph=i < len(due) - 1)
+        if separate:
+            average_gradients([p for o in due for p in o.spec.params], self.group.world_size)
+        for o in due:
+            if self.settings.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(o.spec.params, self.settings.grad_clip)
+        for o in due:
+            o.optimizer.step()
+        for o in self.optimizers:
+            o.scheduler.step()
+        return {k: v.detach() for k, v in out.items() if torch.is_tensor(v) and v.numel() == 1}
 
     def grids(self) -> dict[str, torch.Tensor]:
         return image_grids(self.method, self.dataset, self.device, hybrid=self.settings.hybrid)
 
-    def _check_finite(self, loss: torch.Tensor, out: dict) -> None:
+    def _validate(self, validate, logger: RunLogger, final: bool) -> None:
+        """Rank 0 scores held-out data (its random draws undone); the other ranks wait for it."""
+        if validate is None:
+            return
+        if self.group.is_main:
+            state = rng_state(self.device)
+            try:
+                scores = validate(self.step, final)
+            finally:
+                set_rng_state(state, self.device)
+            if scores:
+                logger.scalars(scores, self.step, prefix='val/')
+        distributed.barrier(self.group)
+
+    def _write_pictures(self, logger: RunLogger) -> None:
+        """Image grids as PNGs in ``images/`` (image data), latent-against-factor plots (vector data), loss curves."""
+        images = self.run_dir / 'images'
+        grids = self.grids()
+        logger.images(grids, self.step)
+        scale = max(1, 64 // int(self.dataset.observation_shape[-1])) if grids else 1
+        for name, grid in grids.items():
+            save_png(grid, images / f'{name}.png', scale=scale)
+        vectors = len(self.dataset.observation_shape) == 1 and not getattr(self.dataset, 'is_sequence', False)
+        if vectors and hasattr(self.method, 'represent'):
+            save_latent_scatter(self.method, self.dataset, self.device, images / 'latents_vs_factors.png')
+        logger.csv.flush()
+        save_loss_curves(self.run_dir / SCALARS_FILE, images / 'loss_curves.png')
+
+    def _learning_rates(self) -> dict[str, float]:
+        first = self.optimizers[0]
+        rates = {'lr': first.scheduler.get_last_lr()[0]}
+        rates.update({f'lr_{o.spec.name}': o.scheduler.get_last_lr()[0] for o in self.optimizers[1:]})
+        return rates
+
+    def _check_finite(self, out: dict, loss_keys: list[str]) -> None:
         """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal."""
-        finite = torch.isfinite(loss.detach()).float().reshape(1)
+        missing = [k for k in loss_keys if k not in out]
+        if missing:
+            raise RunError(f'{type(self.method).__name__}.training_step returned no {missing[0]!r}, which its '
+                           f'optimizers() names as a loss_key; it returned {sorted(out)}.')
+        losses = torch.stack([out[k].detach().float().reshape(()) for k in loss_keys])
+        finite = torch.isfinite(losses).all().float().reshape(1)
         if self.group.is_distributed:
             not_stopping = torch.ones_like(finite) * (0.0 if self._stop_signal is not None else 1.0)
             flags = torch.cat([finite, not_stopping])
@@ -301,35 +399,3 @@ class Trainer:
         if previous:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-
-def _schedule(s: TrainSettings):
-    if s.schedule == 'none':
-        return _constant
-    if s.schedule == 'cosine':
-        return _Cosine(s.steps, s.lr_min / s.lr if s.lr > 0 else 0.0)
-    if s.schedule == 'step':
-        return _Step(s.step_size, s.gamma)
-    raise ConfigError(f"schedule must be 'none', 'cosine' or 'step', got {s.schedule!r}")
-
-
-def _constant(step: int) -> float:
-    return 1.0
-
-
-class _Cosine:
-    def __init__(self, steps: int, floor: float):
-        self.steps, self.floor = max(1, steps), floor
-
-    def __call__(self, step: int) -> float:
-        progress = min(step, self.steps) / self.steps
-        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-class _Step:
-    def __init__(self, size: int, gamma: float):
-        self.size, self.gamma = max(1, size), gamma
-
-    def __call__(self, step: int) -> float:
-        return self.gamma ** (step // self.size)
-

@@ -49,9 +49,9 @@ def cli(tmp_path_factory):
     not_a_run.mkdir()
     answers = results({
         'script': launch('trian', 'demo', '--runs_root', str(empty)),
-        'nan': launch('train', 'demo', *TINY, '--steps', '10', '--ckpt_every', '1', '--lr', '1.0e+12',
+        'nan': launch('train', 'demo-vec', *TINY, '--steps', '10', '--ckpt_every', '1', '--lr', '1.0e+12',
                       '--runs_root', str(tmp / 'nan_root')),
-        'good': launch('train', 'demo', *TINY, '--steps', '2', '--ckpt_every', '1', '--latent_dim', '4',
+        'good': launch('train', 'demo-vec', *TINY, '--steps', '2', '--ckpt_every', '1', '--latent_dim', '4',
                        '--runs_root', str(trained)),
     })
     assert answers['good'][0] == 0, answers['good'][1]
@@ -68,7 +68,7 @@ def cli(tmp_path_factory):
             'component': in_process('train', 'demo', '--encoder._type', 'encoder/conv13', '--runs_root', str(empty)),
             'type': in_process('train', 'demo', '--steps', 'abc', '--runs_root', str(empty)),
             'not_a_run': in_process('train', '--load', str(not_a_run), '--resume', '--runs_root', str(empty)),
-            'too_big_batch': in_process('train', 'demo', *TINY, '--batch_size', '4096', '--runs_root', str(empty)),
+            'too_big_batch': in_process('train', 'demo-vec', *TINY, '--batch_size', '4096', '--runs_root', str(empty)),
             'cuda': in_process('train', 'demo', '--device', 'cuda', '--runs_root', str(empty)),
             'other_config': in_process('train', '--load', str(run), '--resume', '--latent_dim', '6', '--steps', '4'),
             'pickled': in_process('train', '--load', str(foreign), '--resume', '--steps', '4'),

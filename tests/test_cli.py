@@ -10,7 +10,7 @@ RUN_NAME = re.compile(r'^vec_vae1_e-mlp_d-mlp_\d{6}-\d{6}$')
 
 
 def test_fig_train_demo_writes_a_complete_run(runs_root):
-    result = run_cli('train', 'demo', '--steps', '30', '--ckpt_every', '10', '--log_every', '10',
+    result = run_cli('train', 'demo-vec', '--steps', '30', '--ckpt_every', '10', '--log_every', '10',
                      runs_root=runs_root, entry='fig')
     run = only_run(runs_root)
     assert RUN_NAME.match(run.name), run.name
@@ -19,14 +19,15 @@ def test_fig_train_demo_writes_a_complete_run(runs_root):
     assert config['observation_shape'] == [100]
     assert {p.name for p in (run / 'checkpoints').iterdir()} == {'ckpt-10.pt', 'ckpt-20.pt', 'ckpt-30.pt',
                                                                   'last.pt'}
-    assert list(run.glob('events.out.tfevents.*'))
+    assert list(run.glob('events.out.tfevents.*')) and (run / 'scalars.csv').is_file()
+    assert {p.name for p in (run / 'images').iterdir()} == {'latents_vs_factors.png', 'loss_curves.png'}
     scores = json.loads((run / 'results' / 'eval.json').read_text())['scores']
     assert {'loss', 'rec_loss', 'kl'} <= set(scores)
     assert 'train' in result.stderr                                    # the tqdm bar
 
 
 def test_main_py_works_from_any_directory_and_evaluates(runs_root, tmp_path):
-    run_cli('train', 'demo', '--steps', '5', '--include_eval', 'false', runs_root=runs_root, cwd=tmp_path)
+    run_cli('train', 'demo-vec', '--steps', '5', '--include_eval', 'false', runs_root=runs_root, cwd=tmp_path)
     run = only_run(runs_root)
     assert not (run / 'results' / 'eval.json').exists()
     run_cli('eval', '--load', run.name, '--mode', 'val', '--ident', 'check', runs_root=runs_root)

@@ -59,7 +59,7 @@ def assert_states_identical(a: dict, b: dict) -> None:
 
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     whole_root, killed_root = tmp_path / 'whole', tmp_path / 'killed'
-    args = ['train', 'demo', '--steps', str(2 * N), '--ckpt_every', str(N), *TINY]
+    args = ['train', 'demo-vec', '--steps', str(2 * N), '--ckpt_every', str(N), *TINY]
     whole = fig_popen(*args, runs_root=whole_root)
     killed = fig_popen(*args, runs_root=killed_root)
     wait_for(killed_root, killed)
@@ -93,7 +93,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
 
 
 def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
-    proc = fig_popen('train', 'demo', '--steps', '100000', '--ckpt_every', '20', *TINY, runs_root=tmp_path)
+    proc = fig_popen('train', 'demo-vec', '--steps', '100000', '--ckpt_every', '20', *TINY, runs_root=tmp_path)
     wait_for(tmp_path, proc)
     while not any(tmp_path.iterdir()):
         time.sleep(0.01)

@@ -1,16 +1,35 @@
 """The method contract: an ``nn.Module`` that owns its modules and defines its loss.
 
-The trainer knows only ``training_step``; metrics read ``represent``; images use ``reconstruct``, ``decode``
-and ``sample`` where a method has them. ``batch_form`` says whether the method trains on single
-observations (``'images'``, also used for vectors) or on sequences (``'sequences'``: ``x`` is B×T×...).
+The trainer knows only ``training_step`` and ``optimizers``; metrics read ``represent``; images use
+``reconstruct``, ``decode`` and ``sample`` where a method has them. ``batch_form`` says whether the method
+trains on single observations (``'images'``, also used for vectors) or on sequences (``'sequences'``: ``x`` is
+B×T×...).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+
+
+@dataclass
+class OptimizerSpec:
+    """One Adam optimiser of a method: which parameters it owns, which loss it minimises, how often it steps.
+
+    ``lr``, ``betas`` and ``weight_decay`` left as None take the run's ``--lr``, ``--beta1/--beta2`` and
+    ``--weight_decay``; the run's schedule (``--schedule``) scales every optimiser's own ``lr``.
+    """
+    name: str                                   # names the state in checkpoints and the lr in the logs
+    params: list                                # the parameters this optimiser updates (disjoint from the others)
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
+    weight_decay: float | None = None
+    loss_key: str = 'loss'                      # the entry of ``training_step``'s output it minimises
+    every: int = 1                              # steps on training steps 0, every, 2*every, ...
 
 
 class Method(nn.Module):
@@ -24,6 +43,21 @@ class Method(nn.Module):
     def training_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{'loss': scalar tensor to minimise, **other scalars to log}``."""
         raise NotImplementedError
+
+    def optimizers(self, settings) -> list[OptimizerSpec]:
+        """The optimisers the trainer builds for this method; by default one Adam over all parameters on ``loss``.
+
+        Override to train parts of a method on different objectives (e.g. FactorVAE's discriminator, which has
+        its own Adam and its own loss). Each step the trainer runs ``training_step`` once, then for every spec
+        due at this step it backpropagates ``out[spec.loss_key]`` into ``spec.params`` only (other parameters'
+        gradients are untouched, even where that loss depends on them), clips those gradients with
+        ``--grad_clip``, and then steps every due optimiser. ``settings`` is the run's ``TrainSettings``.
+
+        Under DDP a method with several optimisers has its gradients averaged by an explicit all-reduce after
+        the backward passes instead of DDP's overlapped buckets (slower, same result); with one optimiser
+        nothing changes.
+        """
+        return [OptimizerSpec('main', list(self.parameters()))]
 
     @torch.no_grad()
     def evaluation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -53,9 +87,9 @@ class AutoencoderMethod(Method):
         self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
 
     def reconstruction_loss(self, reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``, §2)."""
+        """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``)."""
         if self.criterion == 'bce':
-            per_element = F.binary_cross_entropy(reconstruction.float(), x.float(), reduction='none')
+            per_element = binary_cross_entropy(reconstruction.float(), x.float())
         else:
             per_element = F.mse_loss(reconstruction.float(), x.float(), reduction='none')
         return per_element.flatten(1).sum(1).mean()
@@ -65,6 +99,22 @@ class AutoencoderMethod(Method):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.represent(x))
+
+
+def binary_cross_entropy(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Elementwise −[x log r + (1 − x) log(1 − r)], each log clamped at −100 as ``F.binary_cross_entropy`` does.
+
+    Written out so that a NaN reconstruction gives a NaN loss, which the trainer's guard reports with the
+    loss terms and a hint, where ``F.binary_cross_entropy`` raises (CPU) or trips a device assert (CUDA).
+    A sigmoid saturated at exactly 0 or 1 keeps a finite gradient.
+    """
+    return -(x * _clamped_log(reconstruction) + (1 - x) * _clamped_log(1 - reconstruction))
+
+
+def _clamped_log(v: torch.Tensor) -> torch.Tensor:
+    """max(log v, −100), with −100 and a zero gradient at v = 0 (not log 0 · 0 = NaN); NaN stays NaN."""
+    tiny = torch.finfo(v.dtype).tiny
+    return torch.where(v == 0, torch.full_like(v, -100.0), torch.log(v.clamp_min(tiny))).clamp_min(-100.0)
 
 
 class GaussianPrior:

@@ -12,34 +12,34 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import distributed, runs
-from ..config import build_from_signature
 from ..errors import ConfigError
 from ..registry import register
 from ..checks import check_observation_shapes
 from ..random_state import seed_everything
+from ..settings import setting, settings_from
 from ..trainer import Trainer, TrainSettings
-from ..settings import settings_from
-from .common import RunNameSettings, build_dataset, build_method, run_name_for, runs_root, save_run_config
+from .common import (RunNameSettings, build_dataset, build_method, run_name_for, runs_root, save_run_config,
+                     split_settings)
 from .eval import evaluate_split
 
 
 @dataclass
 class TrainRunSettings:
-    """What `fig train` reads besides the training hyperparameters."""
-    resume: bool = False              # continue the run given by --load from its last checkpoint
-    include_eval: bool = True         # score the validation split when training ends
-    eval_batches: int = 50            # batches of that evaluation (0: the whole split)
+    """What ``fig train`` does around the training loop; top-level config keys like ``TrainSettings``."""
+    resume: bool = False              # continue the run given with --load (from last.pt, or --checkpoint NAME)
+    include_eval: bool = True         # score the validation split at the end (results/eval.json, val/ scalars)
+    eval_batches: int = setting(50, 'validation batches scored per evaluation; 0 scores the whole split', min=0)
 
 
 @register.script('train', settings=(TrainSettings, TrainRunSettings, RunNameSettings))
 def train(cfg):
     """Train a method on a dataset (a new run, or `--load RUN --resume` to continue one)."""
-    settings = build_from_signature(TrainSettings, cfg)
-    resume = bool(cfg.pull('resume', False, silent=True))
+    settings = settings_from(cfg, TrainSettings)
+    run_settings = settings_from(cfg, TrainRunSettings)
     load = cfg.pull('load', None, silent=True)
-    if resume and load is None:
+    if run_settings.resume and load is None:
         raise ConfigError('--resume continues a run: give it with `--load RUN`.')
-    if resume and not isinstance(load, (str, Path)):
+    if run_settings.resume and not isinstance(load, (str, Path)):
         raise ConfigError('--resume continues one run: give a single `--load RUN`.')
     device = distributed.resolve_device(cfg.pull('device', 'auto', silent=True))
     group = distributed.init_process_group(device)
@@ -50,8 +50,12 @@ def train(cfg):
         check_observation_shapes(method, dataset)
         # everything that can fail on a bad input is built before a run directory exists
         trainer = Trainer(method, dataset, settings, None, device, group)
-        if resume:
+        val = _validation_split(cfg, settings, run_settings, group)
+        checkpoint = None
+        if run_settings.resume:
             run_dir = Path(load)
+            checkpoint = runs.load_for_resume(run_dir / runs.CHECKPOINT_DIR, cfg.pull('checkpoint', None, silent=True),
+                                              map_location=trainer.device)
         else:
             run_dir = None
             if group.is_main:
@@ -60,26 +64,40 @@ def train(cfg):
                 save_run_config(cfg, run_dir)
             run_dir = distributed.broadcast_object(run_dir, group)
         trainer.run_dir = run_dir
-        if resume:
-            last = run_dir / runs.CHECKPOINT_DIR / runs.LAST_CHECKPOINT
-            if last.exists():
-                trainer.load_checkpoint(last)
-                if group.is_main:
-                    tqdm.write(f'Resuming {run_dir.name} at step {trainer.step}')
-            elif group.is_main:
-                tqdm.write(f'{run_dir.name} has no checkpoint yet; starting it from step 0')
+        if checkpoint is not None:
+            path, state, note = checkpoint
+            trainer.load_checkpoint(path, state)
+            if group.is_main:
+                if note:
+                    tqdm.write(note)
+                tqdm.write(f'Resuming {run_dir.name} at step {trainer.step} from {path.name}')
+        elif run_settings.resume and group.is_main:
+            tqdm.write(f'{run_dir.name} has no checkpoint yet; starting it from step 0')
         if group.is_main:
             tqdm.write(f'Run: {run_dir}')
-        scalars = trainer.fit()
-        if scalars.get('interrupted'):
-            return scalars
-        if group.is_main and cfg.pull('include_eval', True, silent=True):
-            val = build_dataset(cfg, 'val')
-            evaluate_split(method, val, trainer.device, run_dir, 'eval', 'val', trainer.step,
-                           batch_size=settings.batch_size, max_batches=cfg.pull('eval_batches', 50, silent=True))
-        distributed.barrier(group)      # the other ranks wait for rank 0's evaluation before the group closes
-        if group.is_main:
-            runs.mark_finished(run_dir, trainer.step)
+
+        def validate(step: int, final: bool) -> dict | None:
+            if final and not run_settings.include_eval:
+                return None
+            result = evaluate_split(method, val, trainer.device, run_dir, 'eval' if final else 'eval-latest', 'val',
+                                    step, batch_size=settings.batch_size, max_batches=run_settings.eval_batches)
+            return result['scores']
+        scalars = trainer.fit(validate if val is not None else None)
+        if group.is_main and not scalars.get('interrupted'):
+            runs.mark_finished(run_dir, trainer.step)       # what `fig sweep` reads to skip a finished run
         return scalars
     finally:
         distributed.shutdown(group)
+
+
+def _validation_split(cfg, settings: TrainSettings, run_settings: TrainRunSettings, group):
+    """The validation split, built before training so that a bad one fails first; None when nothing scores
+    it, or when it is empty (``--split.val 0``: a one-line note says the evaluation is skipped)."""
+    if not (run_settings.include_eval or settings.eval_every > 0):
+        return None
+    if split_settings(cfg).val <= 0:
+        if group.is_main:
+            tqdm.write('note: the validation split is empty (split.val is 0), so no validation is run; '
+                       'score another split afterwards with `fig eval --load RUN --mode test`.')
+        return None
+    return build_dataset(cfg, 'val')
