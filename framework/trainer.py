@@ -57,7 +57,7 @@ class TrainSettings:
     beta1: float = setting(0.9, 'Adam beta1', min=0, max=0.999999)
     beta2: float = setting(0.999, 'Adam beta2', min=0, max=0.999999)
     weight_decay: float = setting(0.0, 'Adam weight decay', min=0)
-    schedule: str = setting('none', 'learning-rate schedule', choices=SCHEDULES)
+    schedule: str = setting('none', 'learning-rate schedule: none | cosine | step', choices=SCHEDULES)
     lr_min: float = setting(1.0e-4, 'cosine: final learning rate', min=0)
     step_size: int = setting(10_000, 'step: decay every this many steps', min=1)
     gamma: float = setting(0.5, 'step: decay factor', min=0)

@@ -29,7 +29,7 @@ def test_train_help_lists_each_key_with_type_default_and_a_line():
     lines = {line.split()[0]: line for line in text.splitlines() if line.startswith('  ') and line.split()}
     assert lines['steps'].split()[1:4] == ['int', '100000', 'optimisation']
     assert lines['batch_size'].split()[1:3] == ['int', '128']
-    assert lines['schedule'].split()[1:] == ['str', 'none', 'none', '|', 'cosine', '|', 'step']   # from a comment
+    assert lines['schedule'].split()[1:] == ['str', 'none', 'learning-rate', 'schedule:', 'none', '|', 'cosine', '|', 'step']
     assert lines['include_eval'].split()[1:3] == ['bool', 'true']
     for key in ('load', 'device', 'runs_root', 'dataset', 'method', 'split'):
         assert key in lines

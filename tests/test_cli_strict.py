@@ -27,7 +27,7 @@ def test_a_misspelt_top_level_key_names_the_right_one(runs_root):
 
 
 def test_a_misspelt_nested_key_names_the_full_path(runs_root):
-    text = refused(runs_root, 'train', 'demo', '--dataset.num_sampels', '100')
+    text = refused(runs_root, 'train', 'demo-vec', '--dataset.num_sampels', '100')
     assert '`dataset.num_sampels`' in text and 'did you mean `dataset.num_samples`' in text
 
 
