@@ -72,10 +72,10 @@ def _grid(*argv):
 
 def test_a_misspelt_key_fails_before_anything_runs_with_the_closest_names():
     with pytest.raises(ConfigError, match="Unknown config key `reg_wtt` .*did you mean `reg_wt`"):
-        validate(*_grid('demo', '--seed', '0,1', '--reg_wtt', '1,4'))
+        validate(*_grid('demo-vec', '--seed', '0,1', '--reg_wtt', '1,4'))
     with pytest.raises(ConfigError, match='`encoder.hiden` .*did you mean `encoder.hidden`'):
-        validate(*_grid('demo', '--encoder.hiden', '[8]'))
-    validate(*_grid('demo', '--seed', '0,1', '--method.reg_wt', '1,4', '--beta1', '0.8', '--split.val', '0.2'))
+        validate(*_grid('demo-vec', '--encoder.hiden', '[8]'))
+    validate(*_grid('demo-vec', '--seed', '0,1', '--method.reg_wt', '1,4', '--beta1', '0.8', '--split.val', '0.2'))
 
 
 def test_a_point_with_a_badly_typed_value_is_named():
@@ -115,7 +115,7 @@ def test_a_missing_cluster_engine_names_its_install_command(tmp_path):
 
 
 def test_train_run_name_makes_exactly_that_folder_and_refuses_to_reuse_it(tmp_path):
-    args = ('train', 'demo', '--steps', '2', '--dataset.num_samples', '300', '--include_eval', 'false',
+    args = ('train', 'demo-vec', '--steps', '2', '--dataset.num_samples', '300', '--include_eval', 'false',
             '--progress', 'false', '--run_name', 'grid-point-1', '--runs_root', tmp_path)
     code, out = run_in_process(*args)
     assert code in (0, None), out

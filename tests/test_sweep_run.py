@@ -28,9 +28,9 @@ def _step(path):
 def six_runs(tmp_path_factory):
     """`fig sweep demo --seed 0,1,2 --reg-wt 1,4` (six runs, two at a time), run once for this module."""
     root = tmp_path_factory.mktemp('runs')
-    code, out = run_in_process('sweep', 'demo', '--seed', '0,1,2', '--reg-wt', '1,4', *TINY, '--workers', '2',
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0,1,2', '--reg-wt', '1,4', *TINY, '--workers', '2',
                                '--runs_root', root)
-    return root, root / 'sweeps' / 'demo_seed-reg_wt', code, out
+    return root, root / 'sweeps' / 'demo-vec_seed-reg_wt', code, out
 
 
 def test_a_three_seed_two_value_sweep_runs_every_point_in_its_own_run_folder(six_runs):
@@ -46,7 +46,7 @@ def test_a_three_seed_two_value_sweep_runs_every_point_in_its_own_run_folder(six
         assert os.path.isfile(record['log']) and f'--run_name {point}' in open(record['log']).read()
     config = (folder / 'seed-2_reg_wt-4' / 'config.yaml').read_text()
     assert 'seed: 2' in config and 'reg_wt: 4' in config and 'steps: 20' in config
-    code, table = run_in_process('sweep', '--status', 'demo_seed-reg_wt', '--runs_root', root)
+    code, table = run_in_process('sweep', '--status', 'demo-vec_seed-reg_wt', '--runs_root', root)
     assert '6 runs: 6 done' in table and 'seed-1_reg_wt-4  done' in table
 
 
@@ -68,7 +68,7 @@ def test_rerunning_continues_only_the_unfinished_runs(six_runs):
     before = {p: ((folder / p / 'checkpoints' / 'last.pt').stat().st_mtime_ns, os.path.getsize(_state(folder)[p]['log']))
               for p in untouched}
 
-    code, out = run_in_process('sweep', 'demo', '--seed', '0,1,2', '--reg-wt', '1,4', *TINY, '--workers', '2',
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0,1,2', '--reg-wt', '1,4', *TINY, '--workers', '2',
                                '--runs_root', root)
     assert code in (0, None), out
     assert '4 already finished, 2 to run' in out
@@ -84,7 +84,7 @@ def test_rerunning_continues_only_the_unfinished_runs(six_runs):
 
 
 def test_a_failing_point_does_not_stop_the_others_and_its_log_is_named(tmp_path):
-    code, out = run_in_process('sweep', 'demo', '--seed', '0', '--latent_dim', '-3,4', *TINY, '--workers', '1',
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0', '--latent_dim', '-3,4', *TINY, '--workers', '1',
                                '--name', 'broken', '--runs_root', tmp_path)
     folder = tmp_path / 'sweeps' / 'broken'
     states = _state(folder)
@@ -97,11 +97,11 @@ def test_a_failing_point_does_not_stop_the_others_and_its_log_is_named(tmp_path)
 
 
 def test_ctrl_c_stops_the_runs_with_a_checkpoint_and_records_them(tmp_path):
-    argv = [sys.executable, str(REPO / 'main.py'), 'sweep', 'demo', '--steps', '1000000', '--ckpt_every', '0',
+    argv = [sys.executable, str(REPO / 'main.py'), 'sweep', 'demo-vec', '--steps', '1000000', '--ckpt_every', '0',
             '--seed', '0,1', '--workers', '2', '--threads', '1', '--runs_root', str(tmp_path)]
     sweep = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, 'OMP_NUM_THREADS': '1'})
-    folder = tmp_path / 'sweeps' / 'demo_seed'
+    folder = tmp_path / 'sweeps' / 'demo-vec_seed'
     logs = [folder / 'logs' / f'seed-{s}.log' for s in (0, 1)]
     deadline = time.time() + 240
     while not all(p.is_file() and 'Run: ' in p.read_text() for p in logs):
@@ -121,16 +121,16 @@ def test_ctrl_c_stops_the_runs_with_a_checkpoint_and_records_them(tmp_path):
 
 def test_the_submitit_engine_runs_the_grid_through_submitits_local_executor(tmp_path):
     pytest.importorskip('submitit')
-    code, out = run_in_process('sweep', 'demo', '--seed', '0,1', *TINY, '--engine', 'submitit-local',
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0,1', *TINY, '--engine', 'submitit-local',
                                '--workers', '2', '--runs_root', tmp_path)
     assert code in (0, None), out
-    folder = tmp_path / 'sweeps' / 'demo_seed'
+    folder = tmp_path / 'sweeps' / 'demo-vec_seed'
     assert all(r['state'] == 'done' for r in _state(folder).values())
     assert list((folder / 'submitit').rglob('*_submitted.pkl'))     # the jobs went through submitit
 
 
 def test_the_ray_engine_runs_a_point(tmp_path):
     pytest.importorskip('ray')
-    code, out = run_in_process('sweep', 'demo', '--seed', '0', *TINY, '--engine', 'ray', '--runs_root', tmp_path)
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0', *TINY, '--engine', 'ray', '--runs_root', tmp_path)
     assert code in (0, None), out
-    assert _state(tmp_path / 'sweeps' / 'demo_single')['run']['state'] == 'done'
+    assert _state(tmp_path / 'sweeps' / 'demo-vec_single')['run']['state'] == 'done'

@@ -30,7 +30,7 @@ class SequenceEvalSettings:
     length: int = 8               # frames per evaluation sequence T (horizons 1..T - T_cond)
     eval_seed: int = 1            # seed of the evaluation sequences (the same sequences for every run)
     eval_part: str = 'test'       # published part the sequences come from (mnist, mnist-seq, smallnorb); '' keeps the run's
-    active_factors: tuple = ()    # factors (actions) that move; () = those the training sequences move
+    active_factors: tuple | str = ()   # factors (actions) that move, a list or one name; () = the training ones
 
 
 @dataclass
