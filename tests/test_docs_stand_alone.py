@@ -14,7 +14,8 @@ OUTSIDE_REFERENCES = [
     (re.compile(r'shared/specs|\bspecs?/'), 'a path into the design notes'),
     (re.compile(r'\b(?:msp|sae|liegroup|gdrae|metrics|datasets|anchors|omnifig)\.md\b'), 'a design note by name'),
     (re.compile(r'§'), 'a section sign (cite "Sec. N of the paper" instead)'),
-    (re.compile(r'\b[Ss]pec(?:s|\'s)?\b'), 'the word "spec" (say which paper or file)'),
+    (re.compile(r"\bthe specs?'s?\b(?! (?:it|is|are|was|were|of|per|for|in)\b)|\bspecs?'s\b", re.I),
+     'a reference to "the spec" (say which paper or file)'),
     (re.compile(r'\b[Pp]itfall\s*\d+|\btrap\s+P?\d+|\(P\d{1,2}\)|\bP\d{1,2}(?:/P\d{1,2})+\b|^\s*[-#*]*\s*P\d{1,2}\b',
                 re.M), 'a numbered trap'),
     (re.compile(r'\b[Ii]ssue\s+#?\d+'), 'an issue number'),
@@ -45,5 +46,6 @@ def test_the_check_catches_each_kind_of_reference():
     for sample in samples:
         assert any(p.search(sample) for p, _ in OUTSIDE_REFERENCES), sample
     for clean in ['Eq. 6 of the MSP paper', 'Table 2 of the paper', 'plugins/gdrae/README.md', 'OptimizerSpec',
-                  'inspect.signature', 'P(z) = N(0, I)', 'respects the seed']:
+                  'inspect.signature', 'P(z) = N(0, I)', 'respects the seed', 'for spec in fields_of(cls):',
+                  'returns one spec per optimiser', 'the spec it was built from', 'the specs are checked first']:
         assert not any(p.search(clean) for p, _ in OUTSIDE_REFERENCES), clean

@@ -88,7 +88,7 @@ def test_parity_suites_are_valid(name):
 
 
 def test_full_parity_suite_has_the_repository_settings():
-    metrics = load_yaml(SUITES / 'liegroup-repo.yaml')['metrics']   # spec §3.1-3.6
+    metrics = load_yaml(SUITES / 'liegroup-repo.yaml')['metrics']   # the repository's settings (plugins/liegroup/README.md)
     assert metrics['factor-vae'] == {'batch_size': 64, 'num_train': 10000, 'num_eval': 5000,
                                      'num_variance_estimate': 10000, 'prune_threshold': 0.1}
     assert metrics['beta-vae'] == {'batch_size': 5, 'num_train': 1000, 'num_eval': 1000}
