@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -52,3 +54,26 @@ def only_run(runs_root: Path) -> Path:
     found = [p for p in Path(runs_root).iterdir() if p.is_dir()]
     assert len(found) == 1, found
     return found[0]
+
+
+class Passthrough(torch.nn.Module):
+    """An encoder that returns its input, so a test chooses the posterior; one parameter, for gradients."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + 0 * self.dummy
+
+
+class Constant(torch.nn.Module):
+    """A decoder that returns one fixed observation for every code, so a test knows the reconstruction term."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = torch.as_tensor(value, dtype=torch.float32)
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, z):
+        return self.value.expand(z.shape[0], *self.value.shape) + 0 * self.dummy

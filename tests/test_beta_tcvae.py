@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
+from framework.testing import Constant, Passthrough
 from framework.methods.beta_tcvae import BetaTCVAE, decomposed_kl, importance_weights
 
 
@@ -95,27 +95,6 @@ def test_mws_on_identical_posteriors_gives_the_log_n_offsets():
     assert tc.item() == pytest.approx((d - 1) * math.log(n))
     log_ratio = d * (normal_log_pdf(0.5, 0.5, 1.0) - normal_log_pdf(0.5, 0.0, 1.0))     # = d · 0.125
     assert dwkl.item() == pytest.approx(log_ratio - d * math.log(n))
-
-
-class Passthrough(nn.Module):
-    """Returns its input (so the test chooses the posterior), with one parameter for gradients."""
-
-    def __init__(self):
-        super().__init__()
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x):
-        return x + 0 * self.dummy
-
-
-class Constant(nn.Module):
-    def __init__(self, value):
-        super().__init__()
-        self.value = torch.as_tensor(value, dtype=torch.float32)
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, z):
-        return self.value.expand(z.shape[0], *self.value.shape) + 0 * self.dummy
 
 
 def test_training_step_weighs_the_terms():

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
+from framework.testing import Constant, Passthrough
 from framework.errors import ConfigError
 from framework.methods.dip_vae import DIPVAE, code_covariance, dip_penalties
 
@@ -41,25 +41,6 @@ def test_identity_covariance_costs_nothing():
     mean = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) * math.sqrt(2)
     off, diag = dip_penalties(code_covariance(mean, torch.zeros_like(mean), 'i'))
     assert off.item() == pytest.approx(0.0, abs=1e-12) and diag.item() == pytest.approx(0.0, abs=1e-12)
-
-
-class Passthrough(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x):
-        return x + 0 * self.dummy
-
-
-class Constant(nn.Module):
-    def __init__(self, value):
-        super().__init__()
-        self.value = torch.as_tensor(value, dtype=torch.float32)
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, z):
-        return self.value.expand(z.shape[0], *self.value.shape) + 0 * self.dummy
 
 
 @pytest.mark.parametrize('variant, lambda_d', [('i', None), ('ii', None), ('ii', 3.0)])

@@ -26,7 +26,7 @@ from typing import Any
 from .. import registry
 from ..errors import ConfigError
 from .build import is_builder, missing_component_message
-from .provenance import COMMAND_LINE, config_sources, is_run_config, origin
+from .provenance import COMMAND_LINE, config_sources, is_run_config, origin, written
 
 # Top-level keys that the framework reads for any script that builds a run (framework/scripts/common.py).
 FRAMEWORK_KEYS = {
@@ -234,14 +234,9 @@ class _Checker:
 
     def _as_written(self, path: tuple, data: dict):
         """A value as its source wrote it (omnifig turns a list pushed over a number into a mapping)."""
-        for _, raw in self.sources:
-            node = raw
-            for part in path:
-                if not isinstance(node, dict) or part not in node:
-                    break
-                node = node[part]
-            else:
-                return node
+        found = written(self.sources, path)
+        if found is not None:
+            return found[1]
         for part in path:
             data = data[part]
         return data

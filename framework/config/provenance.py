@@ -26,6 +26,12 @@ def config_sources(cfg) -> list[tuple[str, dict]]:
 
 def origin(sources, path: tuple) -> str | None:
     """The label of the highest-precedence source that sets ``path`` (None: none of them, e.g. a default)."""
+    found = written(sources, path)
+    return None if found is None else found[0]
+
+
+def written(sources, path: tuple) -> tuple[str, object] | None:
+    """(label, value) of the highest-precedence source that sets ``path``, the value as that source wrote it."""
     for label, raw in sources:
         node = raw
         for part in path:
@@ -33,7 +39,7 @@ def origin(sources, path: tuple) -> str | None:
                 break
             node = node[part]
         else:
-            return label
+            return label, node
     return None
 
 
