@@ -35,7 +35,7 @@ def project():
     """The activated project of this repository, wherever the current directory is."""
     current = fig.get_current_project()
     if current is None or current.root is None or Path(current.root).resolve() != ROOT:
-        current = fig.switch_project(str(ROOT))
+        current = fig.switch_project(ROOT)      # a Path: omnifig warns about a name mismatch for a str
     current.activate()
     return current
 
