@@ -87,7 +87,7 @@ def main(argv=None) -> None:
     if not args.skip_sklearn_dci:
         reference, ref_seconds, ref_cpu = timed(importance_matrix, *arrays, backend='sklearn', n_jobs=1)
         print(f'  scikit-learn   {ref_seconds:8.1f} s  (CPU {ref_cpu:.1f} s)  {_dci(reference)}')
-        print(f'  speed-up {ref_seconds / seconds:.1f}x; largest differences: importance '
+        print(f'  speed-up {ref_seconds / seconds:.1f}x wall, {ref_cpu / cpu:.1f}x CPU; largest differences: importance '
               f'{np.abs(ours[0] - reference[0]).max():.4f}, train accuracy {np.abs(ours[1] - reference[1]).max():.4f}, '
               f'test accuracy {np.abs(ours[2] - reference[2]).max():.4f}; per factor train '
               f'{_row(ours[1] - reference[1])}, test {_row(ours[2] - reference[2])}')

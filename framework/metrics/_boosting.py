@@ -17,6 +17,7 @@ importances agree in distribution but not draw for draw (the training prediction
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -24,8 +25,9 @@ import torch
 FEATURE_THRESHOLD = 1e-7    # scikit-learn's trees never split between values closer than this
 EPSILON = float(np.finfo(np.float64).eps)     # a node whose target variance is below this is a leaf
 TIE_TOLERANCE = 1e-9       # relative: best splits of two dimensions this close are the same split
-CHUNK_ENTRIES = 2 ** 23     # trees × points per batch of trees (their (T, nodes, N) masks bound memory)
-MAX_BINS = 1024
+CHUNK_ENTRIES = 2 ** 20     # trees × 2^depth × points per batch of trees: its histograms stay in cache
+MAX_BINS = 256
+REFINE_BINS = 1           # the exact search around the best bin edge covers this many bins on either side
 
 
 def boosted_trees(codes_train: np.ndarray, factors_train: np.ndarray, codes_test: np.ndarray,
@@ -177,9 +179,11 @@ class _Bins:
         self.bin_t = self.bin.T.contiguous()
         self.dims = dims
         membership = torch.stack([self.flat.reshape(-1), torch.arange(points, device=x.device).repeat_interleave(dims)])
-        self.membership = torch.sparse_coo_tensor(
-            membership, torch.ones(points * dims, dtype=torch.float64, device=x.device),
-            (dims * self.bins, points), check_invariants=False).coalesce()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')         # torch calls its sparse CSR support beta
+            self.membership = torch.sparse_coo_tensor(
+                membership, torch.ones(points * dims, dtype=torch.float64, device=x.device),
+                (dims * self.bins, points), check_invariants=False).coalesce().to_sparse_csr()
         self.root_count = torch.bincount(self.flat.reshape(-1), minlength=dims * self.bins).double()
 
 
@@ -245,20 +249,21 @@ def _grow_level_by_level(x, bins: _Bins, target, max_depth, generator=None):
         feature = _pick_dimension(best_score.transpose(1, 2), generator)       # (T, nodes)
         pick = feature[:, :, None]
         split = best_score.gather(2, pick)[:, :, 0] > -math.inf
-        split_bin = best_bin.gather(2, pick)
-        left_sum = left_total.gather(2, pick[..., None].expand(-1, -1, 1, num_bins))[:, :, 0].gather(2, split_bin)[:, :, 0]
-        left_size = left_count.gather(2, pick[..., None].expand(-1, -1, 1, num_bins))[:, :, 0].gather(2, split_bin)[:, :, 0]
-        split_bin = split_bin[:, :, 0]
+        split_bin = best_bin.gather(2, pick)[:, :, 0]
         feature = torch.where(split, feature, 0)
+        # refine: the exact best cut among the node's values in the chosen bin and its neighbours
+        cumulative = [h.gather(2, pick[..., None].expand(-1, -1, 1, num_bins))[:, :, 0] for h in (left_total, left_count)]
+        point_feature = feature.gather(1, node)
+        value = x_t.gather(0, point_feature)
+        cut, left_sum, left_size = _refine(value, bins.bin_t.gather(0, point_feature), target, node, split_bin,
+                                           split, count, total, *cumulative, bins.exact.gather(0, feature.view(-1)).view_as(feature))
         # impurity decrease W·I − WL·IL − WR·IR = SL²/WL + SR²/WR − S²/W (the sums of squares cancel)
         right_sum, right_size = total - left_sum, count - left_size
         decrease = (left_sum ** 2 / left_size.clamp(min=1) + right_sum ** 2 / right_size.clamp(min=1)
                     - total ** 2 / count.clamp(min=1))
         importance.scatter_add_(1, feature, torch.where(split, decrease, 0.0))
         # each point's side; the threshold halfway between the node's largest value left and smallest right
-        point_feature = feature.gather(1, node)
-        goes_right = (bins.bin_t.gather(0, point_feature) > split_bin.gather(1, node)) & split.gather(1, node)
-        value = x_t.gather(0, point_feature)
+        goes_right = (value > cut.gather(1, node)) & split.gather(1, node)
         slot = (tree_index * nodes + node).view(-1)
         low = torch.full((trees * nodes,), -math.inf, dtype=torch.float64, device=device).scatter_reduce_(
             0, slot, value.masked_fill(goes_right, -math.inf).view(-1), 'amax').view(trees, nodes)
@@ -273,6 +278,65 @@ def _grow_level_by_level(x, bins: _Bins, target, max_depth, generator=None):
     result.leaves = node
     result.importance = importance
     return result
+
+
+def _refine(value, point_bin, target, node, split_bin, split, count, total, cumulative_total, cumulative_count,
+            exact):
+    """The best cut of each split node (T, nodes) among its values in bins ``split_bin`` ± ``REFINE_BINS``.
+
+    The histogram search sees only the edges between bins; near the best edge the exact best split is found
+    by scanning the node's own values there, sorted, as scikit-learn does. Returns the cut value (a point goes
+    right when its value is above it) and the left side's target sum and size; dimensions cut exactly already
+    (``exact``: one bin per value) keep their edge.
+    """
+    trees, nodes = split_bin.shape
+    device = value.device
+    slot_bin = split_bin.gather(1, node)
+    slot_split = (split & ~exact).gather(1, node)
+    window = slot_split & (point_bin >= slot_bin - REFINE_BINS) & (point_bin <= slot_bin + REFINE_BINS)
+    # default (exact dimensions): the cut after the chosen bin, at the node's largest value there
+    edge_left = (point_bin <= slot_bin)
+    flat_slot = (torch.arange(trees, device=device)[:, None] * nodes + node).view(-1)
+    cut = torch.full((trees * nodes,), -math.inf, dtype=torch.float64, device=device).scatter_reduce_(
+        0, flat_slot, value.masked_fill(~edge_left, -math.inf).view(-1), 'amax')
+    left_sum = cumulative_total.gather(2, split_bin[..., None])[..., 0].reshape(-1).clone()
+    left_size = cumulative_count.gather(2, split_bin[..., None])[..., 0].reshape(-1).clone()
+    chosen_points = window.view(-1).nonzero()[:, 0]
+    if chosen_points.numel():
+        points = value.shape[1]
+        slot = flat_slot[chosen_points]
+        values = value.view(-1)[chosen_points]
+        order = torch.argsort(values, stable=True)
+        order = order[torch.argsort(slot[order], stable=True)]
+        slot, values, chosen_points = slot[order], values[order], chosen_points[order]
+        targets = target.view(-1)[chosen_points]
+        first_bin = (split_bin.view(-1) - REFINE_BINS - 1)[slot]
+        base_total = torch.where(first_bin >= 0, cumulative_total.view(trees * nodes, -1)[slot, first_bin.clamp(min=0)], 0.0)
+        base_count = torch.where(first_bin >= 0, cumulative_count.view(trees * nodes, -1)[slot, first_bin.clamp(min=0)], 0.0)
+        running = targets.cumsum(0)
+        position = torch.arange(len(slot), device=device)
+        starts = torch.ones_like(slot, dtype=torch.bool)
+        starts[1:] = slot[1:] != slot[:-1]
+        start_position = torch.where(starts, position, 0).cummax(0).values
+        left_t = base_total + running - (running - targets)[start_position]
+        left_c = base_count + (position - start_position + 1).double()
+        node_count, node_total = count.view(-1)[slot], total.view(-1)[slot]
+        distinct_next = torch.ones_like(starts)
+        distinct_next[:-1] = starts[1:] | (values[1:] > values[:-1] + FEATURE_THRESHOLD)
+        valid = distinct_next & (left_c > 0) & (left_c < node_count)
+        score = (node_count * left_t - left_c * node_total) ** 2 / (left_c * (node_count - left_c)).clamp(min=1)
+        score = score.masked_fill(~valid, -math.inf)
+        best = torch.full((trees * nodes,), -math.inf, dtype=torch.float64, device=device).scatter_reduce_(
+            0, slot, score, 'amax')
+        is_best = (score == best[slot]) & valid
+        first = torch.full((trees * nodes,), len(slot), dtype=torch.long, device=device).scatter_reduce_(
+            0, slot, torch.where(is_best, position, len(slot)), 'amin')
+        found = first < len(slot)
+        where = first[found]
+        cut[found] = values[where]
+        left_sum[found] = left_t[where]
+        left_size[found] = left_c[where]
+    return cut.view(trees, nodes), left_sum.view(trees, nodes), left_size.view(trees, nodes)
 
 
 def _histograms(bins: _Bins, target_t, node, parent_total, parent_count):

@@ -30,7 +30,7 @@ PARALLEL_MIN_WORK = 200_000
 
 
 def dci(codes_train: np.ndarray, factors_train: np.ndarray, codes_test: np.ndarray, factors_test: np.ndarray,
-        n_jobs: int | None = None, random_state: int | None = 0, backend: str = 'batched', max_bins: int = 1024,
+        n_jobs: int | None = None, random_state: int | None = 0, backend: str = 'batched', max_bins: int = 256,
         device=None, progress: bool = False) -> dict[str, float]:
     """DCI scores of codes (N, D) against factor classes (N, F), classifiers fit on the training points.
 
@@ -52,7 +52,7 @@ def dci(codes_train: np.ndarray, factors_train: np.ndarray, codes_test: np.ndarr
 
 
 def importance_matrix(codes_train, factors_train, codes_test, factors_test, n_jobs: int | None = None,
-                      random_state: int | None = 0, backend: str = 'batched', max_bins: int = 1024, device=None,
+                      random_state: int | None = 0, backend: str = 'batched', max_bins: int = 256, device=None,
                       progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """R (D, F) and each factor's train and test accuracy, from one gradient boosted classifier per factor."""
     if backend not in BACKENDS:
@@ -106,7 +106,7 @@ def completeness(importance: np.ndarray) -> float:
 @protocol('discrete_factors')
 def evaluate_dci(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                  num_train: int = 10000, num_test: int = 5000, encode_batch_size: int = 256, n_jobs: int = 2,
-                 backend: str = 'batched', max_bins: int = 1024, device=None,
+                 backend: str = 'batched', max_bins: int = 256, device=None,
                  progress: bool = False) -> dict[str, float]:
     """DCI disentanglement, completeness, informativeness (Eastwood & Williams 2018) with gradient boosted trees."""
     if backend not in BACKENDS:        # before minutes of encoding, not after
