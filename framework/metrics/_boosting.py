@@ -1,14 +1,18 @@
-"""Gradient boosted trees for DCI, every tree of a boosting stage grown at once (numpy-free torch, CPU or GPU).
+"""Gradient boosted trees for DCI, every tree of a boosting stage grown at once (torch, CPU or GPU).
 
-This reproduces scikit-learn's ``GradientBoostingClassifier()`` with its defaults (log-loss, 100 stages,
-learning rate 0.1, depth-3 regression trees on the negative gradient with exact "best" splits, one tree per
-class per stage, or one per stage for two classes; Friedman 2001, "Greedy function approximation", Algorithm 6
-with the Newton leaf step of its Eq. 32): the trees have the same splits, leaf values and impurity-based
-importances. What differs is the schedule. scikit-learn fits one tree after another and sorts the samples of
-every node again; here the codes are sorted once per dimension, and one level of every tree of a stage (all
-classes of all factors) is searched together: for every tree and dimension the samples are kept in
-(node, value) order, a cumulative sum over that order gives every candidate split's left sums, and a stable
-partition carries the order down a level.
+The boosting is scikit-learn's ``GradientBoostingClassifier()`` with its defaults (log-loss, 100 stages,
+learning rate 0.1, depth-3 least-squares regression trees on the negative gradient, one tree per class per
+stage, or one per stage for two classes; Friedman 2001, "Greedy function approximation", Algorithm 6 with the
+Newton leaf step of its Eq. 32, times (K − 1)/K for K classes): the same initial log-odds, leaf values, split
+criterion, thresholds halfway between neighbouring values, and impurity-based importances. What differs is
+the schedule and the split search. scikit-learn fits one tree after another and sorts each node's points
+again; here one level of every tree of a stage (all classes of all factors) is searched together, from
+histograms of the targets over at most ``max_bins`` value bins per code dimension (one sparse product for all
+trees and nodes), and the cut is then placed exactly among the node's own values next to the best bin edge.
+
+A dimension with no more distinct values than bins is searched exactly, so on such codes the trees are
+scikit-learn's. With more values (10000 continuous codes), a split can land on a different cut than the exact
+search would: ``bench/metrics.py`` measures what that changes at the protocol's size.
 
 Where two dimensions' best splits cut a node's points the same way (an outlier alone, say), scikit-learn keeps
 the first in a random order of the dimensions; here one is drawn at random too, from ``random_state``, so the
@@ -32,8 +36,8 @@ REFINE_BINS = 1           # the exact search around the best bin edge covers thi
 
 def boosted_trees(codes_train: np.ndarray, factors_train: np.ndarray, codes_test: np.ndarray,
                   factors_test: np.ndarray, n_estimators: int = 100, learning_rate: float = 0.1,
-                  max_depth: int = 3, max_bins: int = MAX_BINS, random_state: int | None = 0, device=None, progress: bool = False,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  max_depth: int = 3, max_bins: int = MAX_BINS, random_state: int | None = 0, device=None,
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One boosted classifier per factor column: importances (D, F), train accuracies (F,), test accuracies (F,).
 
     ``factors_*`` hold class labels (N, F); every column must take at least two values on the training
@@ -139,7 +143,9 @@ class _Ensemble:
 
 
 def _newton_leaf_values(negative_gradient, hessian, leaves, num_leaves, leaf_scale):
-    """Each leaf's Newton step Σ(y − p) / Σ p(1 − p), times (K − 1)/K for K > 2 classes (0 where Σ p(1 − p) ≈ 0)."""
+    """Each leaf's Newton step Σ(y − p) / Σ p(1 − p), times (K − 1)/K for K > 2 classes.
+
+    0 where Σ p(1 − p) ≈ 0, as scikit-learn's line search does."""
     trees = negative_gradient.shape[0]
     flat = (leaves + num_leaves * torch.arange(trees, device=leaves.device)[:, None]).reshape(-1)
     numerator = torch.bincount(flat, negative_gradient.reshape(-1), trees * num_leaves).view(trees, num_leaves)
@@ -252,11 +258,13 @@ def _grow_level_by_level(x, bins: _Bins, target, max_depth, generator=None):
         split_bin = best_bin.gather(2, pick)[:, :, 0]
         feature = torch.where(split, feature, 0)
         # refine: the exact best cut among the node's values in the chosen bin and its neighbours
-        cumulative = [h.gather(2, pick[..., None].expand(-1, -1, 1, num_bins))[:, :, 0] for h in (left_total, left_count)]
+        along_feature = pick[..., None].expand(-1, -1, 1, num_bins)
+        cumulative = [h.gather(2, along_feature)[:, :, 0] for h in (left_total, left_count)]
         point_feature = feature.gather(1, node)
         value = x_t.gather(0, point_feature)
+        exact = bins.exact.gather(0, feature.view(-1)).view_as(feature)
         cut, left_sum, left_size = _refine(value, bins.bin_t.gather(0, point_feature), target, node, split_bin,
-                                           split, count, total, *cumulative, bins.exact.gather(0, feature.view(-1)).view_as(feature))
+                                           split, count, total, *cumulative, exact)
         # impurity decrease W·I − WL·IL − WR·IR = SL²/WL + SR²/WR − S²/W (the sums of squares cancel)
         right_sum, right_size = total - left_sum, count - left_size
         decrease = (left_sum ** 2 / left_size.clamp(min=1) + right_sum ** 2 / right_size.clamp(min=1)
@@ -311,8 +319,9 @@ def _refine(value, point_bin, target, node, split_bin, split, count, total, cumu
         slot, values, chosen_points = slot[order], values[order], chosen_points[order]
         targets = target.view(-1)[chosen_points]
         first_bin = (split_bin.view(-1) - REFINE_BINS - 1)[slot]
-        base_total = torch.where(first_bin >= 0, cumulative_total.view(trees * nodes, -1)[slot, first_bin.clamp(min=0)], 0.0)
-        base_count = torch.where(first_bin >= 0, cumulative_count.view(trees * nodes, -1)[slot, first_bin.clamp(min=0)], 0.0)
+        before = first_bin.clamp(min=0)
+        base_total = torch.where(first_bin >= 0, cumulative_total.view(trees * nodes, -1)[slot, before], 0.0)
+        base_count = torch.where(first_bin >= 0, cumulative_count.view(trees * nodes, -1)[slot, before], 0.0)
         running = targets.cumsum(0)
         position = torch.arange(len(slot), device=device)
         starts = torch.ones_like(slot, dtype=torch.bool)
@@ -340,7 +349,9 @@ def _refine(value, point_bin, target, node, split_bin, split, count, total, cumu
 
 
 def _histograms(bins: _Bins, target_t, node, parent_total, parent_count):
-    """Per node, dimension and bin, the sum of the target (``target_t``: (N, T)) and the number of points: (T, nodes, D, bins) each.
+    """Per node, dimension and bin: the sum of the target (``target_t``, (N, T)) and the number of points.
+
+    Both are (T, nodes, D, bins).
 
     A histogram is a product with the sparse (D·bins, N) bin-membership matrix, over the points of every tree
     and node at once. Below the root only left children are counted; a right child's histogram is its
