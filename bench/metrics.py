@@ -1,7 +1,7 @@
 """Times the metrics (array forms) against serial, reference-style implementations, with the value differences.
 
     python bench/metrics.py [--train 10000] [--test 5000] [--dims 10] [--sizes 3 6 40 32 32] [--jobs 2]
-                            [--points 100] [--skip-sklearn-dci]
+                            [--points 100] [--max-bins 256 1024] [--skip-sklearn-dci]
 
 DCI: the batched gradient boosting (``backend='batched'``) against scikit-learn's ``GradientBoostingClassifier``
 fit one factor after another on the same codes: seconds, the speed-up, and the largest differences of the
@@ -67,6 +67,7 @@ def main(argv=None) -> None:
     parser.add_argument('--sizes', type=int, nargs='+', default=[3, 6, 40, 32, 32], help='factor sizes (dSprites)')
     parser.add_argument('--jobs', type=int, default=2, help='workers for the SAP fits')
     parser.add_argument('--points', type=int, default=100, help='β-VAE points and FactorVAE votes per timing')
+    parser.add_argument('--max-bins', type=int, nargs='+', default=[256], help='bins per code dimension (batched)')
     parser.add_argument('--skip-sklearn-dci', action='store_true', help='scikit-learn\'s DCI is the slow part')
     args = parser.parse_args(argv)
     from framework.metrics import mig, sap
@@ -82,15 +83,19 @@ def main(argv=None) -> None:
 
     print('\nDCI: batched boosting vs scikit-learn, one factor after another')
     arrays = (codes_train, factors_train, codes_test, factors_test)
-    ours, seconds, cpu = timed(importance_matrix, *arrays, backend='batched')
-    print(f'  batched        {seconds:8.1f} s  (CPU {cpu:.1f} s)  {_dci(ours)}')
+    batched = []
+    for bins in args.max_bins:
+        ours, seconds, cpu = timed(importance_matrix, *arrays, backend='batched', max_bins=bins)
+        batched.append((bins, ours, seconds, cpu))
+        print(f'  batched, {bins:4d} bins {seconds:8.1f} s  (CPU {cpu:.1f} s)  {_dci(ours)}')
     if not args.skip_sklearn_dci:
         reference, ref_seconds, ref_cpu = timed(importance_matrix, *arrays, backend='sklearn', n_jobs=1)
-        print(f'  scikit-learn   {ref_seconds:8.1f} s  (CPU {ref_cpu:.1f} s)  {_dci(reference)}')
-        print(f'  speed-up {ref_seconds / seconds:.1f}x wall, {ref_cpu / cpu:.1f}x CPU; largest differences: importance '
-              f'{np.abs(ours[0] - reference[0]).max():.4f}, train accuracy {np.abs(ours[1] - reference[1]).max():.4f}, '
-              f'test accuracy {np.abs(ours[2] - reference[2]).max():.4f}; per factor train '
-              f'{_row(ours[1] - reference[1])}, test {_row(ours[2] - reference[2])}')
+        print(f'  scikit-learn     {ref_seconds:8.1f} s  (CPU {ref_cpu:.1f} s)  {_dci(reference)}')
+        for bins, ours, seconds, cpu in batched:
+            print(f'  {bins:4d} bins: speed-up {ref_seconds / seconds:.1f}x wall, {ref_cpu / cpu:.1f}x CPU; largest '
+                  f'differences: importance {np.abs(ours[0] - reference[0]).max():.4f}, train accuracy '
+                  f'{np.abs(ours[1] - reference[1]).max():.4f}, test accuracy {np.abs(ours[2] - reference[2]).max():.4f}'
+                  f'; per factor train {_row(ours[1] - reference[1])}, test {_row(ours[2] - reference[2])}')
 
     print('\nMIG and SAP: array forms vs reference-style code')
     rows = [('MIG', lambda: mig(codes_train, factors_train)['mig'], lambda: naive_mig(codes_train, factors_train)),
