@@ -44,6 +44,22 @@ def boosted_trees(codes_train: np.ndarray, factors_train: np.ndarray, codes_test
     points. Codes are rounded to float32, as scikit-learn's trees read them.
     """
     device = torch.device(device) if device is not None else torch.device('cpu')
+    if device.type != 'cpu':
+        return _boosted_trees(codes_train, factors_train, codes_test, factors_test, n_estimators, learning_rate,
+                              max_depth, max_bins, random_state, device, progress)
+    # one CPU thread: the operations are many and small, and torch's worker threads spin against each other and
+    # against other processes (on a loaded 2-core machine, 2 threads took 9 times the CPU time of one)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _boosted_trees(codes_train, factors_train, codes_test, factors_test, n_estimators, learning_rate,
+                              max_depth, max_bins, random_state, device, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _boosted_trees(codes_train, factors_train, codes_test, factors_test, n_estimators, learning_rate, max_depth,
+                   max_bins, random_state, device, progress):
     x_train = torch.as_tensor(np.asarray(codes_train, dtype=np.float32), device=device).double()
     x_test = torch.as_tensor(np.asarray(codes_test, dtype=np.float32), device=device).double()
     factors_train, factors_test = np.asarray(factors_train), np.asarray(factors_test)
