@@ -5,11 +5,14 @@ all codes to the factor gives the importance matrix R[i, j] = |feature importanc
 the factor's accuracy. Disentanglement weighs each code's 1 − H_F(P[i, ·]) by its share of the importance;
 completeness is the same over codes for each factor; informativeness is the mean accuracy (train and test).
 
-The classifiers are grown by ``_boosting.boosted_trees`` (``backend='batched'``): the same boosting, every
-tree of a stage of every factor at once, split search over at most ``max_bins`` value bins per code
-dimension (exact when a dimension has no more distinct values). ``backend='sklearn'`` fits scikit-learn's
-classifiers one factor per worker process instead; the two agree within 0.01 on importances and accuracies
-(``tests/test_metrics_dci_batched.py``), and the batched one is about ten times faster on a CPU.
+The classifiers are grown by ``_boosting.boosted_trees`` (``backend='batched'``, the default): scikit-learn's
+boosting, with every tree of a stage of every factor grown at once and splits searched over at most
+``max_bins`` value bins per code dimension, then placed exactly among the node's values next to the best bin
+edge. On codes with no more distinct values than bins it grows scikit-learn's trees; on 10000 continuous
+codes (``bench/metrics.py``: 5 factors, 3 to 40 classes) it takes a tenth of scikit-learn's CPU time and its
+scores differ by about 0.015 (disentanglement, completeness) and 0.01 (accuracies), single importances by up
+to 0.05. ``backend='sklearn'`` fits scikit-learn's own classifiers, one factor per worker process, for the
+reference values.
 """
 from __future__ import annotations
 
