@@ -327,7 +327,6 @@ def _refine(value, point_bin, target, node, split_bin, split, count, total, cumu
     left_size = cumulative_count.gather(2, split_bin[..., None])[..., 0].reshape(-1).clone()
     chosen_points = window.view(-1).nonzero()[:, 0]
     if chosen_points.numel():
-        points = value.shape[1]
         slot = flat_slot[chosen_points]
         values = value.view(-1)[chosen_points]
         order = torch.argsort(values, stable=True)
