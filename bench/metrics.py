@@ -1,12 +1,15 @@
-"""Times MIG, DCI and SAP (array forms) against a serial, reference-style implementation written here.
+"""Times the metrics (array forms) against serial, reference-style implementations, with the value differences.
 
-    python bench/metrics.py [--train 6000] [--test 3000] [--dims 10] [--sizes 3 6 40 32 32] [--jobs 2]
+    python bench/metrics.py [--train 10000] [--test 5000] [--dims 10] [--sizes 3 6 40 32 32] [--jobs 2]
+                            [--points 100] [--max-bins 256 1024] [--skip-sklearn-dci]
 
-The naive versions follow the structure of disentanglement_lib's code as described in
-``shared/specs/anchors.md`` §2 (codes and factors transposed, a Python loop per code × factor pair for the
-mutual information, one ``mutual_info_score`` / ``LinearSVC`` / ``GradientBoostingClassifier`` after another),
-so the printed differences are also a parity check on the same arrays. Not run by the test suite; the tests
-import the naive functions from here for their parity checks.
+DCI: the batched gradient boosting (``backend='batched'``) against scikit-learn's ``GradientBoostingClassifier``
+fit one factor after another on the same codes: seconds, the speed-up, and the largest differences of the
+importance matrix and of the per-factor accuracies. MIG and SAP against the reference-style code of
+``framework/metrics/reference.py``. β-VAE and FactorVAE: the chunked sampling and encoding of the protocol
+forms against the one-point-at-a-time loops of the reference, on procedural sprites with a small encoder.
+Not run by the test suite. Run it with ``OMP_NUM_THREADS=1`` and without: other processes on the machine skew
+the seconds, the ratio less so.
 """
 from __future__ import annotations
 
@@ -15,77 +18,16 @@ import os
 import resource
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.stats
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from framework.metrics.reference import (naive_beta_vae_features, naive_factor_vae_votes, naive_mig,  # noqa: E402
+                                         naive_sap)
 
-# --------------------------------------------------------------------------- naive reference-style versions
-
-def naive_discretize(codes_t: np.ndarray, num_bins: int = 20) -> np.ndarray:
-    """codes (D, N) -> bins (D, N), one dimension after another."""
-    out = np.zeros_like(codes_t, dtype=np.int64)
-    for i in range(codes_t.shape[0]):
-        out[i] = np.digitize(codes_t[i], np.histogram(codes_t[i], num_bins)[1][:-1])
-    return out
-
-
-def naive_mutual_info(codes_t: np.ndarray, factors_t: np.ndarray) -> np.ndarray:
-    from sklearn.metrics import mutual_info_score
-    m = np.zeros((codes_t.shape[0], factors_t.shape[0]))
-    for i in range(codes_t.shape[0]):
-        for j in range(factors_t.shape[0]):
-            m[i, j] = mutual_info_score(factors_t[j], codes_t[i])
-    return m
-
-
-def naive_mig(codes: np.ndarray, factors: np.ndarray) -> float:
-    from sklearn.metrics import mutual_info_score
-    codes_t, factors_t = codes.T, factors.T
-    m = naive_mutual_info(naive_discretize(codes_t), factors_t)
-    entropy = np.array([mutual_info_score(factors_t[j], factors_t[j]) for j in range(factors_t.shape[0])])
-    ranked = np.sort(m, axis=0)[::-1]
-    return float(np.mean((ranked[0] - ranked[1]) / entropy))
-
-
-def naive_dci(codes_train, factors_train, codes_test, factors_test) -> dict[str, float]:
-    from sklearn.ensemble import GradientBoostingClassifier
-    x_train, y_train, x_test, y_test = codes_train.T, factors_train.T, codes_test.T, factors_test.T
-    importance = np.zeros((x_train.shape[0], y_train.shape[0]))
-    train_acc, test_acc = [], []
-    for j in range(y_train.shape[0]):
-        model = GradientBoostingClassifier()
-        model.fit(x_train.T, y_train[j])
-        importance[:, j] = np.abs(model.feature_importances_)
-        train_acc.append(np.mean(model.predict(x_train.T) == y_train[j]))
-        test_acc.append(np.mean(model.predict(x_test.T) == y_test[j]))
-    per_code = 1.0 - scipy.stats.entropy(importance.T + 1e-11, base=importance.shape[1])
-    per_factor = 1.0 - scipy.stats.entropy(importance + 1e-11, base=importance.shape[0])
-    weights = importance if importance.sum() > 0 else np.ones_like(importance)
-    return {'disentanglement': float(np.sum(per_code * weights.sum(axis=1) / weights.sum())),
-            'completeness': float(np.sum(per_factor * weights.sum(axis=0) / weights.sum())),
-            'informativeness_train': float(np.mean(train_acc)), 'informativeness_test': float(np.mean(test_acc))}
-
-
-def naive_sap(codes_train, factors_train, codes_test, factors_test) -> float:
-    from sklearn.svm import LinearSVC
-    mus, ys, mus_test, ys_test = codes_train.T, factors_train.T, codes_test.T, factors_test.T
-    score = np.zeros((mus.shape[0], ys.shape[0]))
-    for i in range(mus.shape[0]):
-        for j in range(ys.shape[0]):
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                classifier = LinearSVC(C=0.01, class_weight='balanced').fit(mus[i][:, None], ys[j])
-            score[i, j] = np.mean(classifier.predict(mus_test[i][:, None]) == ys_test[j])
-    ranked = np.sort(score, axis=0)
-    return float(np.mean(ranked[-1] - ranked[-2]))
-
-
-# --------------------------------------------------------------------------- benchmark
 
 def synthetic_codes(num: int, dims: int, sizes, rng: np.random.Generator):
     """Factors drawn uniformly; codes: a noisy, partly mixed linear image of the factors plus noise dimensions."""
@@ -119,51 +61,87 @@ def _stop_workers() -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--train', type=int, default=6000)
-    parser.add_argument('--test', type=int, default=3000)
+    parser.add_argument('--train', type=int, default=10000)
+    parser.add_argument('--test', type=int, default=5000)
     parser.add_argument('--dims', type=int, default=10)
     parser.add_argument('--sizes', type=int, nargs='+', default=[3, 6, 40, 32, 32], help='factor sizes (dSprites)')
-    parser.add_argument('--jobs', type=int, default=2, help='workers for the per-factor fits')
-    parser.add_argument('--skip-naive-dci', action='store_true', help='the naive DCI is the slow part')
+    parser.add_argument('--jobs', type=int, default=2, help='workers for the SAP fits')
+    parser.add_argument('--points', type=int, default=100, help='β-VAE points and FactorVAE votes per timing')
+    parser.add_argument('--max-bins', type=int, nargs='+', default=[256], help='bins per code dimension (batched)')
+    parser.add_argument('--skip-sklearn-dci', action='store_true', help='scikit-learn\'s DCI is the slow part')
     args = parser.parse_args(argv)
-    from framework.metrics import dci, mig, sap
+    from framework.metrics import mig, sap
+    from framework.metrics.dci_scores import importance_matrix
 
     rng = np.random.default_rng(0)
-    codes_train, factors_train = synthetic_codes(args.train, args.dims, args.sizes, rng)
-    codes_test, factors_test = synthetic_codes(args.test, args.dims, args.sizes, rng)
-    print(f'{args.train} training / {args.test} test codes, {args.dims} dims, factor sizes {args.sizes}, '
-          f'{args.jobs} workers; {os.cpu_count()} CPUs, load average {_load()} (other processes skew the times)')
-    print(f'{"metric":6s} {"ours (s)":>9s} {"naive (s)":>10s} {"speed-up":>9s} {"CPU ours/naive (s)":>19s}  '
-          f'values (ours | naive)')
-    rows = [
-        ('MIG', lambda: mig(codes_train, factors_train)['mig'], lambda: naive_mig(codes_train, factors_train)),
-        ('SAP', lambda: sap(codes_train, factors_train, codes_test, factors_test, n_jobs=args.jobs)['sap'],
-         lambda: naive_sap(codes_train, factors_train, codes_test, factors_test)),
-        ('DCI', lambda: dci(codes_train, factors_train, codes_test, factors_test, n_jobs=args.jobs),
-         None if args.skip_naive_dci else lambda: naive_dci(codes_train, factors_train, codes_test, factors_test)),
-    ]
-    total_ours = total_naive = 0.0
-    for name, ours, naive in rows:
-        value, seconds, cpu = timed(ours)
-        total_ours += seconds
-        if naive is None:
-            print(f'{name:6s} {seconds:9.2f} {"-":>10s} {"-":>9s} {cpu:9.1f} / {"-":>7s}  {_fmt(value)}')
-            continue
-        reference, naive_seconds, naive_cpu = timed(naive)
-        total_naive += naive_seconds
-        print(f'{name:6s} {seconds:9.2f} {naive_seconds:10.2f} {naive_seconds / seconds:8.1f}x '
-              f'{cpu:9.1f} / {naive_cpu:7.1f}  {_fmt(value)} | {_fmt(reference)}')
-    print(f'{"total":6s} {total_ours:9.2f} {total_naive:10.2f}   load average at the end {_load()}')
+    codes, factors = synthetic_codes(args.train + args.test, args.dims, args.sizes, rng)   # one mixing for both
+    codes_train, factors_train = codes[:args.train], factors[:args.train]
+    codes_test, factors_test = codes[args.train:], factors[args.train:]
+    print(f'{args.train} training / {args.test} test codes, {args.dims} dims, factor sizes {args.sizes}; '
+          f'{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, OMP_NUM_THREADS='
+          f'{os.environ.get("OMP_NUM_THREADS", "unset")}, load average {_load()}')
+
+    print('\nDCI: batched boosting vs scikit-learn, one factor after another')
+    arrays = (codes_train, factors_train, codes_test, factors_test)
+    batched = []
+    for bins in args.max_bins:
+        ours, seconds, cpu = timed(importance_matrix, *arrays, backend='batched', max_bins=bins)
+        batched.append((bins, ours, seconds, cpu))
+        print(f'  batched, {bins:4d} bins {seconds:8.1f} s  (CPU {cpu:.1f} s)  {_dci(ours)}')
+    if not args.skip_sklearn_dci:
+        reference, ref_seconds, ref_cpu = timed(importance_matrix, *arrays, backend='sklearn', n_jobs=1)
+        print(f'  scikit-learn     {ref_seconds:8.1f} s  (CPU {ref_cpu:.1f} s)  {_dci(reference)}')
+        for bins, ours, seconds, cpu in batched:
+            print(f'  {bins:4d} bins: speed-up {ref_seconds / seconds:.1f}x wall, {ref_cpu / cpu:.1f}x CPU; largest '
+                  f'differences: importance {np.abs(ours[0] - reference[0]).max():.4f}, train accuracy '
+                  f'{np.abs(ours[1] - reference[1]).max():.4f}, test accuracy {np.abs(ours[2] - reference[2]).max():.4f}'
+                  f'; per factor train {_row(ours[1] - reference[1])}, test {_row(ours[2] - reference[2])}')
+
+    print('\nMIG and SAP: array forms vs reference-style code')
+    rows = [('MIG', lambda: mig(codes_train, factors_train)['mig'], lambda: naive_mig(codes_train, factors_train)),
+            ('SAP', lambda: sap(*arrays, n_jobs=args.jobs)['sap'], lambda: naive_sap(*arrays))]
+    for name, fast, naive in rows:
+        value, seconds, _ = timed(fast)
+        reference, ref_seconds, _ = timed(naive)
+        print(f'  {name}  ours {seconds:6.2f} s  reference {ref_seconds:6.2f} s  ({ref_seconds / seconds:5.1f}x)  '
+              f'values {value:.4f} | {reference:.4f}')
+
+    print(f'\nβ-VAE and FactorVAE sampling + encoding, {args.points} points of batch 64 (sprites, linear encoder)')
+    _intervention_scores(args.points)
+    print(f'\nload average at the end {_load()}')
+
+
+def _intervention_scores(points: int) -> None:
+    import framework
+    from framework.metrics.beta_vae import sample_features
+    from framework.metrics.factor_vae import sample_votes
+    torch.manual_seed(0)
+    dataset = framework.create('dataset', 'sprites')
+    encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(np.prod(dataset.observation_shape)), 10))
+    represent = encoder.forward
+    pairs = [('β-VAE', sample_features, naive_beta_vae_features), ('FactorVAE', sample_votes, naive_factor_vae_votes)]
+    for name, chunked, one_at_a_time in pairs:
+        (after, _), seconds, _ = timed(chunked, dataset, represent, points, 64, torch.Generator().manual_seed(0))
+        (before, _), ref_seconds, _ = timed(one_at_a_time, dataset, represent, points, 64,
+                                            torch.Generator().manual_seed(0))
+        print(f'  {name:9s} chunked {seconds:6.2f} s  one at a time {ref_seconds:6.2f} s  '
+              f'({ref_seconds / seconds:4.1f}x; {points * 64 * (2 if name == "β-VAE" else 1)} observations); '
+              f'mean feature {after.mean():.4f} | {before.mean():.4f} (different draws)')
+
+
+def _dci(result) -> str:
+    from framework.metrics.dci_scores import completeness, disentanglement
+    importance, train, test = result
+    return (f'D={disentanglement(importance):.4f} C={completeness(importance):.4f} '
+            f'I_train={np.mean(train):.4f} I_test={np.mean(test):.4f}')
+
+
+def _row(values) -> str:
+    return '[' + ' '.join(f'{v:+.4f}' for v in values) + ']'
 
 
 def _load() -> str:
     return ' '.join(f'{x:.1f}' for x in os.getloadavg())
-
-
-def _fmt(value) -> str:
-    if isinstance(value, dict):
-        return ' '.join(f'{k[:6]}={v:.4f}' for k, v in value.items())
-    return f'{value:.4f}'
 
 
 if __name__ == '__main__':

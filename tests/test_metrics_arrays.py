@@ -6,9 +6,7 @@ uniform noise; *mixed* = two factors mixed into two codes. DCI has its own file 
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,15 +17,7 @@ from framework.metrics import (beta_vae_score, discrete_entropy, discretize, fac
 
 SIZES = (3, 5, 8)
 N_TRAIN, N_TEST = 2000, 1000
-
-
-def bench_module():
-    """The naive reference-style implementations live in bench/metrics.py (written once, used twice)."""
-    path = Path(__file__).resolve().parent.parent / 'bench' / 'metrics.py'
-    spec = importlib.util.spec_from_file_location('bench_metrics', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from framework.metrics.reference import naive_mig, naive_sap
 
 
 def draw_factors(n, seed):
@@ -124,7 +114,7 @@ def test_mig_extremes_and_mixing(data):
 
 
 def test_mig_matches_reference_style_code(data):
-    naive = bench_module().naive_mig
+    naive = naive_mig
     y_train, codes, _, _ = data
     for c in (codes['mixed'], codes['noise'], codes['perfect'][:, :3] + 0.3 * codes['noise'][:, :3]):
         assert mig(c, y_train)['mig'] == pytest.approx(naive(c, y_train), abs=1e-9)
@@ -142,7 +132,7 @@ def test_mig_leaves_out_constant_factors_and_handles_one_code(data):
 def test_sap_extremes_ordering_and_reference_value(data):
     y_train, codes, y_test, codes_test = data
     scores = {name: sap(codes[name], y_train, codes_test[name], y_test)['sap'] for name in codes}
-    naive = bench_module().naive_sap(codes['perfect'], y_train, codes_test['perfect'], y_test)
+    naive = naive_sap(codes['perfect'], y_train, codes_test['perfect'], y_test)
     assert scores['perfect'] == pytest.approx(naive, abs=1e-9)
     order = [2, 4, 0, 3, 1]
     permuted_only = sap(codes['perfect'][:, order], y_train, codes_test['perfect'][:, order], y_test)['sap']

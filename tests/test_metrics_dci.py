@@ -1,17 +1,17 @@
 """DCI (array form): hand-computed importance matrices, the extremes theory predicts, parity with reference-style code.
 
-Gradient boosted trees grow one tree per class per stage, so these use few, small factors and 1000 points.
+Gradient boosted trees grow one tree per class per stage, so these use few, small factors and 1000 points. The
+batched boosting's own parity with scikit-learn is in ``test_metrics_dci_batched.py``.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from framework.metrics import completeness, dci, dci_scores, disentanglement
+from framework.metrics.reference import naive_dci
 
 SIZES = (2, 3, 4)
 N_TRAIN, N_TEST = 1000, 500
@@ -67,18 +67,19 @@ def test_dci_extremes(scores):
 
 
 def test_dci_matches_reference_style_code_and_is_deterministic(monkeypatch):
-    path = Path(__file__).resolve().parent.parent / 'bench' / 'metrics.py'
-    spec = importlib.util.spec_from_file_location('bench_metrics', path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     rng = np.random.default_rng(3)
     factors = np.stack([rng.integers(3, size=900), rng.integers(2, size=900)], axis=1)
     codes = np.stack([factors[:, 0] + 0.4 * rng.normal(size=900), factors[:, 1] + 0.6 * rng.normal(size=900),
                       rng.normal(size=900)], axis=1)
-    ours = dci(codes[:600], factors[:600], codes[600:], factors[600:], n_jobs=1)
-    monkeypatch.setattr(dci_scores, 'PARALLEL_MIN_WORK', 0)       # small fits run in this process otherwise
-    again = dci(codes[:600], factors[:600], codes[600:], factors[600:], n_jobs=2)
-    reference = bench.naive_dci(codes[:600], factors[:600], codes[600:], factors[600:])
-    assert ours == again
+    arrays = (codes[:600], factors[:600], codes[600:], factors[600:])
+    ours = dci(*arrays, max_bins=1024)           # no more values than bins: the batched search is exact
+    assert dci(*arrays, max_bins=1024) == ours
+    reference = naive_dci(*arrays)
     for key, value in reference.items():
         assert ours[key] == pytest.approx(value, abs=0.02), key
+    # scikit-learn's classifiers: the same in worker processes as in this one
+    serial = dci(*arrays, backend='sklearn', n_jobs=1)
+    monkeypatch.setattr(dci_scores, 'PARALLEL_MIN_WORK', 0)       # small fits run in this process otherwise
+    assert dci(*arrays, backend='sklearn', n_jobs=2) == serial
+    for key, value in reference.items():      # the reference leaves random_state unset: ties break differently
+        assert serial[key] == pytest.approx(value, abs=0.02), key

@@ -15,6 +15,7 @@ import torch
 
 from ..registry import register
 from .common import encode_groups, group_chunks, seed_for_sklearn, varying_factors
+from .progress import chunk_bar
 
 
 def beta_vae_score(features_train: np.ndarray, labels_train: np.ndarray, features_eval: np.ndarray,
@@ -44,22 +45,28 @@ def intervention_features(codes_first: np.ndarray, codes_second: np.ndarray) -> 
 @register.metric('beta-vae', needs=('factors',))
 def evaluate_beta_vae(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                       batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
-                      encode_batch_size: int = 256, device=None) -> dict[str, float]:
+                      encode_batch_size: int = 256, device=None, progress: bool = False) -> dict[str, float]:
     """β-VAE score (Higgins et al. 2017): linear classifier accuracy at predicting which factor was held fixed."""
     features_train, labels_train = sample_features(dataset, represent, num_train, batch_size, generator, device,
-                                                   encode_batch_size)
+                                                   encode_batch_size, progress and 'β-VAE training points')
     features_eval, labels_eval = sample_features(dataset, represent, num_eval, batch_size, generator, device,
-                                                 encode_batch_size)
+                                                 encode_batch_size, progress and 'β-VAE evaluation points')
     return beta_vae_score(features_train, labels_train, features_eval, labels_eval,
                           random_state=seed_for_sklearn(generator))
 
 
 def sample_features(dataset, represent, num_points: int, batch_size: int, generator: torch.Generator,
-                    device=None, encode_batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """``num_points`` β-VAE training points: features (P, D) and the index of the shared factor (P,)."""
+                    device=None, encode_batch_size: int = 256, progress: str | bool = False,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``num_points`` β-VAE training points: features (P, D) and the index of the shared factor (P,).
+
+    Points are drawn and encoded a chunk of about 4096 observations at a time (``group_chunks``): the held
+    factors, both batches and the copy of the held column are drawn for the whole chunk at once, and all its
+    observations are encoded in batches of ``encode_batch_size``. ``progress``: a bar label, or False.
+    """
     choices = torch.tensor(varying_factors(dataset))
     features, labels = [], []
-    for points in group_chunks(num_points, 2 * batch_size):
+    for points in chunk_bar(group_chunks(num_points, 2 * batch_size), progress):
         fixed = choices[torch.randint(len(choices), (points,), generator=generator)]
         first = dataset.sample_factors(points * batch_size, generator).reshape(points, batch_size, -1)
         second = dataset.sample_factors(points * batch_size, generator).reshape(points, batch_size, -1)

@@ -4,7 +4,8 @@ One vote: a factor k chosen uniformly, ``batch_size`` factor combinations that a
 and the code dimension whose variance (ddof 1) over the batch, divided by its global variance, is smallest.
 A majority-vote classifier maps each code dimension to the factor it was most often the argmin for; the score
 is the fraction of evaluation votes it gets right. Dimensions whose global standard deviation is below
-``prune_threshold`` (0.05 in the reference study, anchors.md §2) are collapsed and never vote.
+``prune_threshold`` (0.05 in the study configurations of Locatello et al. 2019, "Challenging common
+assumptions in the unsupervised learning of disentangled representations") are collapsed and never vote.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 
 from ..registry import register
 from .common import encode_groups, group_chunks, sample_codes, varying_factors
+from .progress import chunk_bar
 
 
 def factor_vae_score(group_codes_train: np.ndarray, fixed_train: np.ndarray, group_codes_eval: np.ndarray,
@@ -59,23 +61,29 @@ def _votes(local_variances, fixed, global_variances, active, num_labels) -> np.n
 def evaluate_factor_vae(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                         batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
                         num_variance_estimate: int = 10000, prune_threshold: float = 0.05,
-                        encode_batch_size: int = 256, device=None) -> dict[str, float]:
+                        encode_batch_size: int = 256, device=None, progress: bool = False) -> dict[str, float]:
     """FactorVAE score (Kim & Mnih 2018): majority-vote accuracy of the least-varying code under a fixed factor."""
     codes, _ = sample_codes(dataset, represent, num_variance_estimate, generator, device, encode_batch_size)
     global_variances = np.var(codes, axis=0, ddof=1)
     if not (np.sqrt(global_variances) >= prune_threshold).any():
         return {'train_accuracy': 0.0, 'eval_accuracy': 0.0, 'num_active_dims': 0}
-    train = sample_votes(dataset, represent, num_train, batch_size, generator, device, encode_batch_size)
-    evaluation = sample_votes(dataset, represent, num_eval, batch_size, generator, device, encode_batch_size)
+    train = sample_votes(dataset, represent, num_train, batch_size, generator, device, encode_batch_size,
+                         progress and 'FactorVAE training votes')
+    evaluation = sample_votes(dataset, represent, num_eval, batch_size, generator, device, encode_batch_size,
+                              progress and 'FactorVAE evaluation votes')
     return majority_vote_score(*train, *evaluation, global_variances, prune_threshold)
 
 
 def sample_votes(dataset, represent, num_votes: int, batch_size: int, generator: torch.Generator, device=None,
-                 encode_batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """``num_votes`` groups: per-dimension code variances (V, D) and the index of the fixed factor (V,)."""
+                 encode_batch_size: int = 256, progress: str | bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``num_votes`` groups: per-dimension code variances (V, D) and the index of the fixed factor (V,).
+
+    Votes are drawn and encoded a chunk of about 4096 observations at a time (``group_chunks``), every draw of
+    the chunk at once. ``progress``: a bar label, or False.
+    """
     choices = torch.tensor(varying_factors(dataset))
     variances, labels = [], []
-    for groups in group_chunks(num_votes, batch_size):
+    for groups in chunk_bar(group_chunks(num_votes, batch_size), progress):
         fixed = choices[torch.randint(len(choices), (groups,), generator=generator)]
         factors = dataset.sample_factors(groups * batch_size, generator).reshape(groups, batch_size, -1)
         column = fixed.view(groups, 1, 1).expand(groups, batch_size, 1)

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from .common import (METHOD_CAPABILITIES, SharedEncodings, capabilities_for, check_needs, dataset_lacks,
                      method_lacks, resolve_device)
 
-_NOT_PROTOCOL = ('dataset', 'represent', 'generator', 'device') + METHOD_CAPABILITIES
+_NOT_PROTOCOL = ('dataset', 'represent', 'generator', 'device', 'progress') + METHOD_CAPABILITIES
 
 
 def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0, device=None,
@@ -69,8 +69,9 @@ def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0
             generator = torch.Generator().manual_seed(int(seed))
             began = time.perf_counter()
             try:
+                shows_progress = 'progress' in inspect.signature(evaluate).parameters
                 values = evaluate(dataset, shared, generator, device=device, **capabilities_for(needs, method),
-                                  **params)
+                                  **({'progress': progress} if shows_progress else {}), **params)
             except Exception as exc:
                 if not keep_going:
                     raise
