@@ -1,4 +1,4 @@
-"""The β-VAE score (Higgins et al. 2017, §3 "disentanglement metric"), disentanglement_lib's form.
+"""The β-VAE score (Higgins et al. 2017, Sec. 3 "disentanglement metric"), disentanglement_lib's form.
 
 One training point: a factor k chosen uniformly, two batches of ``batch_size`` factor combinations that
 share factor k, and the feature mean_b |c(x1_b) − c(x2_b)| (a D-vector) labelled k. A disentangled code is

@@ -1,4 +1,4 @@
-"""The FactorVAE score (Kim & Mnih 2018, §4), disentanglement_lib's form.
+"""The FactorVAE score (Kim & Mnih 2018, Sec. 4), disentanglement_lib's form.
 
 One vote: a factor k chosen uniformly, ``batch_size`` factor combinations that all share the value of k,
 and the code dimension whose variance (ddof 1) over the batch, divided by its global variance, is smallest.
