@@ -20,8 +20,8 @@ from torch import nn
 
 from ..config import Builder
 from ..registry import register
-from .base import AutoencoderMethod, GaussianPrior, OptimizerSpec
-from .vae import gaussian_kl
+from .base import OptimizerSpec
+from .vae import VAE, gaussian_kl
 
 
 def permute_dims(z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -59,16 +59,15 @@ class Discriminator(nn.Module):
 
 
 @register.method('factorvae')
-class FactorVAE(GaussianPrior, AutoencoderMethod):
+class FactorVAE(VAE):
     """FactorVAE: VAE + reg_wt (γ) * total correlation estimated by a discriminator with its own Adam."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 10,
                  reg_wt: float = 40.0, criterion: str = 'auto', disc_width: int = 1000, disc_depth: int = 6,
                  disc_lr: float = 1.0e-4, disc_betas: tuple[float, float] = (0.5, 0.9)):
-        super().__init__(observation_shape, latent_dim, criterion)
-        self.build_autoencoder(encoder, decoder, outputs_per_latent=2)
+        super().__init__(encoder, decoder, observation_shape, latent_dim, float(reg_wt), criterion)
         self.discriminator = Discriminator(self.latent_dim, disc_width, disc_depth)
-        self.reg_wt, self.disc_lr, self.disc_betas = float(reg_wt), float(disc_lr), tuple(disc_betas)
+        self.disc_lr, self.disc_betas = float(disc_lr), tuple(disc_betas)
 
     def optimizers(self, settings) -> list[OptimizerSpec]:
         """The VAE's Adam (the run's ``--lr``, ``--beta1/2``) on ``loss``; the discriminator's on ``disc_loss``."""
@@ -78,14 +77,6 @@ class FactorVAE(GaussianPrior, AutoencoderMethod):
         return [OptimizerSpec('vae', vae),
                 OptimizerSpec('discriminator', disc, lr=self.disc_lr, betas=self.disc_betas, weight_decay=0.0,
                               loss_key='disc_loss')]
-
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, log-variance) of q(z|x)."""
-        mean, log_var = self.encoder(x).chunk(2, dim=1)
-        return mean, log_var
-
-    def represent(self, x: torch.Tensor) -> torch.Tensor:
-        return self.posterior(x)[0]
 
     def training_step(self, batch):
         """``loss`` = rec + KL + γ TC on the first half-batch; ``disc_loss`` = D's cross-entropy on the first
