@@ -5,7 +5,8 @@ import torch
 
 from ..config import Builder
 from ..registry import register
-from .base import AutoencoderMethod, GaussianPrior
+from .ae import Autoencoder
+from .base import GaussianPrior
 
 
 def imq_kernel(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
@@ -24,24 +25,19 @@ def mmd_imq(prior: torch.Tensor, codes: torch.Tensor, scale: float) -> torch.Ten
 
 
 @register.method('wae')
-class WAE(GaussianPrior, AutoencoderMethod):
+class WAE(GaussianPrior, Autoencoder):
     """WAE-MMD: reconstruction + reg_wt * MMD(prior samples, codes), IMQ kernel with C = latent_dim.
 
-    ``batch_scaled_mmd`` divides the MMD by the batch size once more, as the SAE paper's code does
-    (as the SAE paper's released code does); set it false for the textbook WAE.
+    ``batch_scaled_mmd`` divides the MMD by the batch size once more, as the SAE paper's released code does; set
+    it false for the textbook WAE.
     """
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
                  reg_wt: float = 10.0, criterion: str = 'auto', kernel_scale: float | None = None,
                  batch_scaled_mmd: bool = True):
-        super().__init__(observation_shape, latent_dim, criterion)
-        self.build_autoencoder(encoder, decoder)
-        self.reg_wt = reg_wt
+        super().__init__(encoder, decoder, observation_shape, latent_dim, reg_wt, criterion)
         self.kernel_scale = float(kernel_scale) if kernel_scale else float(self.latent_dim)
         self.batch_scaled_mmd = batch_scaled_mmd
-
-    def represent(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
 
     def training_step(self, batch):
         x = batch['x']
