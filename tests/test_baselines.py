@@ -3,23 +3,11 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
+from framework.testing import Constant
 from framework.methods.ae import Autoencoder
 from framework.methods.vae import VAE, gaussian_kl, sae_code_kl
 from framework.methods.wae import WAE, mmd_imq
-
-
-class Constant(nn.Module):
-    """Ignores its input and returns a fixed tensor for every row (a module with one dummy parameter)."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = torch.as_tensor(value, dtype=torch.float32)
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x):
-        return self.value.expand(x.shape[0], *self.value.shape) + 0 * self.dummy
 
 
 def builder(module):

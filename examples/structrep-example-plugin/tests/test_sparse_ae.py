@@ -1,23 +1,10 @@
 """Tests of the example plugin: its loss by hand, and a short run of the real command line."""
 import pytest
 import torch
-from torch import nn
 
 from framework import registry
-from framework.testing import only_run, run_in_process
+from framework.testing import Constant, only_run, run_in_process
 from structrep_sparse_ae.method import SparseAutoencoder
-
-
-class Constant(nn.Module):
-    """Returns a fixed tensor for every row, with one parameter so that gradients have somewhere to go."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = torch.as_tensor(value, dtype=torch.float32)
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x):
-        return self.value.expand(x.shape[0], *self.value.shape) + 0 * self.dummy
 
 
 def test_loss_by_hand():
