@@ -95,12 +95,7 @@ def rewrite_argv(project, argv: list[str]) -> list[str]:
     script = argv[i]
     head, rest = argv[:i + 1], argv[i + 1:]
     _check_script(project, script)
-    names, flags = [], []
-    for j, term in enumerate(rest):
-        if term.startswith('--'):
-            flags = rest[j:]
-            break
-        names.append(term)
+    names, flags = split_names(rest)
     if script in _POSITIONAL_ARGUMENT and names:
         return head + [f'--{_POSITIONAL_ARGUMENT[script]}', names[0]] + _normalise_keys(flags)
     if script in _POSITIONAL_LIST and names:
@@ -111,6 +106,14 @@ def rewrite_argv(project, argv: list[str]) -> list[str]:
     flags = _normalise_keys(flags)
     flags, extra_configs = _resolve_load(flags)
     return head + names + extra_configs + flags
+
+
+def split_names(terms: list[str]) -> tuple[list[str], list[str]]:
+    """(config names, flags): the words before the first ``--flag``, then everything from it on."""
+    for j, term in enumerate(terms):
+        if term.startswith('--'):
+            return list(terms[:j]), list(terms[j:])
+    return list(terms), []
 
 
 def _normalise_keys(flags: list[str]) -> list[str]:

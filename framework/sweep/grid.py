@@ -59,12 +59,8 @@ def parse_sweep_argv(argv: list[str], own_keys: set[str]) -> Grid:
     ``own_keys`` are the sweep's own settings (``name``, ``workers``, ...): they configure the sweep and are
     not passed to the runs. A key given twice, an empty value (``1,,2``) or a repeated value is an error.
     """
-    configs, flags = [], []
-    for j, term in enumerate(argv):
-        if term.startswith('--'):
-            flags = argv[j:]
-            break
-        configs.append(term)
+    from ..cli import split_names
+    configs, flags = split_names(argv)
     pairs, j = [], 0
     while j < len(flags):
         term = flags[j]
