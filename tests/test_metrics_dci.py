@@ -1,7 +1,7 @@
 """DCI (array form): hand-computed importance matrices, the extremes theory predicts, parity with reference-style code.
 
 Gradient boosted trees grow one tree per class per stage, so these use few, small factors and 1000 points. The
-batched boosting's own parity with scikit-learn is in ``test_metrics_dci_batched.py``.
+compiled boosting's own parity with scikit-learn is in ``test_metrics_dci_boosting.py``.
 """
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def test_dci_matches_reference_style_code_and_is_deterministic(monkeypatch):
     codes = np.stack([factors[:, 0] + 0.4 * rng.normal(size=900), factors[:, 1] + 0.6 * rng.normal(size=900),
                       rng.normal(size=900)], axis=1)
     arrays = (codes[:600], factors[:600], codes[600:], factors[600:])
-    ours = dci(*arrays, max_bins=1024)           # no more values than bins: the batched search is exact
-    assert dci(*arrays, max_bins=1024) == ours
+    ours = dci(*arrays)
+    assert dci(*arrays) == ours
     reference = naive_dci(*arrays)
     for key, value in reference.items():
         assert ours[key] == pytest.approx(value, abs=0.02), key

@@ -21,7 +21,7 @@ from test_metrics_protocol import Decoder, OneHotGrid
     (evaluate_beta_vae, {'batch_size': 8, 'num_train': 40, 'num_eval': 20}, 'β-VAE training points'),
     (evaluate_factor_vae, {'batch_size': 8, 'num_train': 40, 'num_eval': 20, 'num_variance_estimate': 200},
      'FactorVAE training votes'),
-    (evaluate_dci, {'num_train': 200, 'num_test': 100, 'backend': 'batched'}, 'DCI boosting'),
+    (evaluate_dci, {'num_train': 200, 'num_test': 100}, 'DCI boosting'),
 ])
 def test_progress_bars_only_when_asked_and_values_unchanged(capsys, evaluate, params, label):
     dataset, represent = OneHotGrid(), Decoder('perfect').represent

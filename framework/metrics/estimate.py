@@ -89,15 +89,15 @@ def format_duration(seconds: float) -> str:
 # SAP, modularity, IRS and FactorVAE's variance estimate start from the same seed); None is never shared.
 # The fit constants are seconds per (training point x code x class), measured by bench/eval_metrics_cost.py.
 
-FIT_SECONDS = {                          # sprites, 10 codes, 1000-2000 points, one core of a loaded 2-core CPU
-    'dci': 1.3e-4,                       # one gradient boosted classifier a factor, one tree a class a stage
+FIT_SECONDS = {                          # sprites, 10 codes, 1000-10000 points, a 2-core CPU
+    'dci': 2e-6,                         # one gradient boosted classifier a factor, one tree a class a stage (numba)
+    'dci-sklearn': 3e-5,                 # the same with scikit-learn's own classifiers (bench/metrics.py)
     'sap': 1.5e-6,                       # one linear SVM a code and factor
     'modularity-explicitness': 9e-7,     # one one-vs-rest logistic regression a factor
     'beta-vae': 2e-5,                    # one logistic regression on num_train points (per code)
     'mig': 2e-8,                         # histograms (per code and factor class)
     'irs': 3e-8,
 }
-BATCHED_DCI_SPEEDUP = 10.0               # DCI's backend 'batched' against scikit-learn's trees (bench/metrics.py: 10-12x CPU)
 
 
 def _draws(first: int, second: int | None = None) -> list[tuple]:
@@ -115,8 +115,8 @@ COSTS: dict[str, Callable] = {
     'mig': lambda p, d, c: (_draws(p['num_train']), _fit('mig', p['num_train'], d, sum(c))),
     'irs': lambda p, d, c: (_draws(p['num_train']), _fit('irs', p['num_train'], d, sum(c))),
     'dci': lambda p, d, c: (_draws(p['num_train'], p['num_test']),
-                            _fit('dci', p['num_train'], d, sum(k if k > 2 else 1 for k in c))
-                            / (BATCHED_DCI_SPEEDUP if p.get('backend') == 'batched' else 1.0)),
+                            _fit('dci-sklearn' if p.get('backend') == 'sklearn' else 'dci', p['num_train'], d,
+                                 sum(k if k > 2 else 1 for k in c))),
     'sap': lambda p, d, c: (_draws(p['num_train'], p['num_test']), _fit('sap', p['num_train'], d, sum(c))),
     'modularity-explicitness': lambda p, d, c: (_draws(p['num_train'], p['num_test']),
                                                 _fit('modularity-explicitness', p['num_train'], d, sum(c))),
