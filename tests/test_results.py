@@ -68,6 +68,7 @@ def test_groups_are_configs_less_seed_and_bookkeeping_with_hand_computed_statist
     assert [g.config['reg_wt'] for g in groups] == [1, 1, 4, 16]      # numbers in numeric order
     assert 'sap/sap' not in metric_names(groups)                      # a skipped metric has no value
     assert metric_names(groups, ('mig', 'eval/*')) == ['mig/mig', 'eval/loss']
+    assert metric_names(groups, ('eval.loss',)) == ['eval/loss']              # config keys' dotted form
 
 
 def test_a_score_in_two_results_files_of_a_run_is_kept_from_both(tmp_path):

@@ -129,14 +129,16 @@ def varying_keys(groups: list[Group]) -> list[str]:
 
 
 def metric_names(groups: list[Group], wanted: tuple[str, ...] = ()) -> list[str]:
-    """Every score name, or those ``wanted`` names: ``mig/mig`` exactly, ``mig`` for all of MIG's, or a glob."""
+    """Every score name, or those ``wanted`` names: ``mig/mig`` exactly, ``mig`` for all of MIG's, or a glob;
+    ``dci.completeness`` (the dotted form of config keys) finds ``dci/completeness``."""
     names = sorted({k for g in groups for r in g.runs for k in r.scores})
     if not wanted:
         return names
     chosen = []
     for want in wanted:
-        match = [n for n in names if n == want or n.startswith(f'{want}/') or fnmatch.fnmatch(n, want)]
-        chosen.extend(n for n in match if n not in chosen)
+        for form in dict.fromkeys((want, want.replace('.', '/', 1))):
+            match = [n for n in names if n == form or n.startswith(f'{form}/') or fnmatch.fnmatch(n, form)]
+            chosen.extend(n for n in match if n not in chosen)
     return chosen
 
 
