@@ -66,7 +66,7 @@ def results(cfg):
     out_dir = Path(s.out) if s.out else sweeps[0] if len(sweeps) == 1 else root / 'results'
     csv_path = write_csv(groups, metrics, out_dir / 'results.csv')
     print(format_table(groups, metrics))
-    print(f'{len(records)} runs in {len(groups)} configurations; table: {csv_path}')
+    print(f'{_count(len(records), "run")} in {_count(len(groups), "configuration")}; table: {csv_path}')
     unscored = [r.name for r in records if not r.scores]
     if unscored:
         print(f'{len(unscored)} runs have no scores (no matching results/*.json): {", ".join(unscored)}')
@@ -126,3 +126,7 @@ def draw(groups, metrics: list[str], axis: str, folder: Path, limited: bool) -> 
 
 def _split(text) -> list[str]:
     return [part.strip() for part in str(text or '').split(',') if part.strip()]
+
+
+def _count(n: int, noun: str) -> str:
+    return f'{n} {noun}' if n == 1 else f'{n} {noun}s'
