@@ -285,7 +285,9 @@ def _best_split(index, sorted_values, target, start, end, total, state, features
             p += 1
             if p == end:
                 break
-            if p - position <= end - p:
+            if p == position + 1:        # the usual step: one point moves left
+                sum_left += target[order[position]]
+            elif p - position <= end - p:
                 for q in range(position, p):
                     sum_left += target[order[q]]
             else:
