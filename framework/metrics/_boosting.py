@@ -4,8 +4,9 @@ The classifier is scikit-learn's with its defaults (log-loss, 100 stages, learni
 least-squares regression tree per class per stage on the negative gradient, one per stage for two classes,
 Newton leaf steps times (K − 1)/K for K classes: Friedman 2001, "Greedy function approximation", Algorithm 6
 and Eq. 32), and so are the initial log-odds, the seeds of the trees (one ``RandomState(random_state)`` draw
-per tree), the split search and the impurity-based importances: the raw predictions agree bit for bit, so the
-accuracies are the same and the importances agree to rounding (``tests/test_metrics_dci_boosting.py``).
+per tree), the split search and the impurity-based importances: the raw predictions agree bit for bit (codes
+with repeated values aside, see ``_boosting_trees.py``), so the accuracies are the same and the importances
+agree to rounding (``tests/test_metrics_dci_boosting.py``).
 
 What differs is the schedule: every factor's classifier advances one stage at a time, and the trees of a stage
 (every class of every factor) are grown in ``n_jobs`` threads by the compiled functions of

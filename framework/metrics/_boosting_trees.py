@@ -4,7 +4,9 @@ scikit-learn's ``DecisionTreeRegressor(criterion='squared_error', max_depth=3)``
 
 The trees are scikit-learn's bit for bit on the same inputs: the same sums in the same order, the same
 float32 comparisons, the same xorshift draws of the order in which dimensions are tried (which decides between
-cuts that score the same). What differs is the work: the points are sorted once per dimension, and a cut
+cuts that score the same). One order is not reproduced: among points with equal values scikit-learn's sort
+(introsort) leaves it unspecified and a stable sort is used here, which can change the last bit of a sum and so
+decide a tie between two cuts differently. What differs is the work: the points are sorted once per dimension, and a cut
 partitions every dimension's sorted slice stably, so nothing is sorted again; and the functions release the
 GIL, so the trees of a stage grow in parallel threads.
 """
@@ -208,15 +210,7 @@ def _grow_tree(index, values, columns, target, max_depth, seed, feature, thresho
                 leaf_of[samples[q]] = node
             continue
         _order_samples(samples, index, columns, start, end, last_sorted, dimension, cut)
-        # the children's sums as scikit-learn's criterion adds them: from the nearer end of the node
-        sum_left = 0.0
-        if position - start <= end - position:
-            for q in range(start, position):
-                sum_left += target[samples[q]]
-        else:
-            sum_left = total
-            for q in range(end - 1, position - 1, -1):
-                sum_left -= target[samples[q]]
+        sum_left = _moved_left(target, samples, 0.0, start, position, end, total)
         squares_left = 0.0
         for q in range(start, position):
             t = target[samples[q]]
@@ -287,13 +281,8 @@ def _best_split(index, sorted_values, target, start, end, total, state, features
                 break
             if p == position + 1:        # the usual step: one point moves left
                 sum_left += target[order[position]]
-            elif p - position <= end - p:
-                for q in range(position, p):
-                    sum_left += target[order[q]]
             else:
-                sum_left = total
-                for q in range(end - 1, p - 1, -1):
-                    sum_left -= target[order[q]]
+                sum_left = _moved_left(target, order, sum_left, position, p, end, total)
             position = p
             sum_right = total - sum_left
             # a cheap bound first: with reciprocals from a table the score is within 1e-15 of its exact value,
@@ -311,6 +300,21 @@ def _best_split(index, sorted_values, target, start, end, total, state, features
     for j in range(known_constants, known_constants + found_constants):
         constant_features[j] = features[j]
     return best_dimension, best_position, best_threshold, total_constants, last_sorted
+
+
+@njit(cache=True, nogil=True)
+def _moved_left(target, order, sum_left, position, new_position, end, total):
+    """The left side's target sum once the node's points ``order[position:new_position]`` have moved left, added
+    as scikit-learn's criterion adds them: forward from ``position``, or back from the node's ``end`` when that is
+    nearer (then ``total`` minus the right side)."""
+    if new_position - position <= end - new_position:
+        for q in range(position, new_position):
+            sum_left += target[order[q]]
+        return sum_left
+    sum_left = total
+    for q in range(end - 1, new_position - 1, -1):
+        sum_left -= target[order[q]]
+    return sum_left
 
 
 @njit(cache=True, nogil=True)

@@ -7,8 +7,8 @@ completeness is the same over codes for each factor; informativeness is the mean
 
 Two backends grow the same classifiers. ``backend='numba'`` (the default) is ``_boosting.boosted_trees``:
 scikit-learn's boosting and trees, compiled, with the trees of a stage grown in ``n_jobs`` threads; its
-predictions are scikit-learn's bit for bit and its importances agree to rounding, at 10 to 30 times the speed
-(``bench/metrics.py``). ``backend='sklearn'`` fits scikit-learn's own classifiers, one factor per worker
+predictions are scikit-learn's bit for bit and its importances agree to rounding, 10 to 12 times as fast in
+one thread and 22 times in two (``bench/metrics.py``). ``backend='sklearn'`` fits scikit-learn's own classifiers, one factor per worker
 process: the oracle the tests hold the compiled one to.
 """
 from __future__ import annotations
