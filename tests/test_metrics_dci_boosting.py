@@ -120,3 +120,13 @@ def test_codes_that_are_not_finite_are_refused_with_a_count():
     arrays[0][5, 0] = 1e39                                  # finite in float64, infinite in float32
     with pytest.raises(ValueError, match='2 of the training codes are NaN or infinite'):
         boosted_trees(*arrays, n_estimators=2)
+
+
+def test_without_numba_dci_says_how_to_get_it_or_use_sklearn(monkeypatch):
+    import sys
+    for name in ('framework.metrics._boosting', 'framework.metrics._boosting_trees'):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, 'numba', None)                  # import numba raises ImportError
+    arrays = draw('noisy', (2,), 40, 10, 2, seed=3)
+    with pytest.raises(ImportError, match='needs numba.*--metrics.dci.backend sklearn'):
+        dci(*arrays)

@@ -61,7 +61,11 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test, n_jo
     if num_factors == 0:
         return np.zeros((codes_train.shape[1], 0)), np.zeros(0), np.zeros(0)
     if backend == 'numba':
-        from ._boosting import boosted_trees
+        try:
+            from ._boosting import boosted_trees
+        except ImportError as error:
+            raise ImportError(f'DCI\'s default backend needs numba ({error}): `pip install -r requirements.txt`, '
+                              f'or score with scikit-learn\'s classifiers: --metrics.dci.backend sklearn') from None
         return boosted_trees(codes_train, factors_train, codes_test, factors_test, random_state=random_state,
                              n_jobs=n_jobs, progress=progress)
     return _sklearn_importance_matrix(codes_train, factors_train, codes_test, factors_test, n_jobs, random_state)
