@@ -181,3 +181,11 @@ def test_a_failing_metric_does_not_cost_the_others(trained_run, tmp_path):
     code, text = fig(suite, '--load', run, '--runs_root', root)   # the rerun retries the failed metric only
     assert code in (0, None), text[-2000:]
     assert CALLS == {'first': 1, 'stop': 2, 'last': 1} and json.loads(results.read_text())['complete'] is True
+
+
+def test_workers_and_batch_sizes_alone_do_not_make_a_result_stale():
+    from framework.metrics.suite import is_current
+    earlier = {'values': {'v': 1.0}, 'seed': 0, 'params': {'num_train': 100, 'n_jobs': 2, 'encode_batch_size': 256}}
+    assert is_current(earlier, {'num_train': 100, 'n_jobs': None, 'encode_batch_size': 64}, 0)
+    assert not is_current(earlier, {'num_train': 200, 'n_jobs': 2, 'encode_batch_size': 256}, 0)
+    assert not is_current(earlier, {'num_train': 100, 'n_jobs': 2, 'encode_batch_size': 256}, 1)

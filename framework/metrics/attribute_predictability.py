@@ -77,7 +77,7 @@ def _needs(dataset, params: dict) -> str | None:
 @register.metric('sap', needs=(_needs,))
 def evaluate_sap(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
                  num_train: int = 10000, num_test: int = 5000, continuous_factors: bool = False,
-                 encode_batch_size: int = 256, n_jobs: int = 2, device=None) -> dict[str, float]:
+                 encode_batch_size: int = 256, n_jobs: int | None = None, device=None) -> dict[str, float]:
     """Separated attribute predictability (Kumar et al. 2018): gap of the two most predictive single codes."""
     codes_train, factors_train = sample_codes(dataset, represent, num_train, generator, device, encode_batch_size)
     codes_test, factors_test = sample_codes(dataset, represent, num_test, generator, device, encode_batch_size)

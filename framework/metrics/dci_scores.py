@@ -108,7 +108,7 @@ def completeness(importance: np.ndarray) -> float:
 
 @register.metric('dci', needs=('discrete_factors',))
 def evaluate_dci(dataset, represent: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator,
-                 num_train: int = 10000, num_test: int = 5000, encode_batch_size: int = 256, n_jobs: int = 2,
+                 num_train: int = 10000, num_test: int = 5000, encode_batch_size: int = 256, n_jobs: int | None = None,
                  backend: str = 'numba', device=None, progress: bool = False) -> dict[str, float]:
     """DCI disentanglement, completeness, informativeness (Eastwood & Williams 2018) with gradient boosted trees."""
     if backend not in BACKENDS:        # before minutes of encoding, not after

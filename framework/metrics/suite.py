@@ -24,6 +24,8 @@ from .common import (METHOD_CAPABILITIES, SharedEncodings, capabilities_for, che
                      method_lacks, resolve_device)
 
 _NOT_PROTOCOL = ('dataset', 'represent', 'generator', 'device', 'progress') + METHOD_CAPABILITIES
+# recorded with a result, but a change of these alone keeps it: they set the workers and batches, not the values
+HOW_NOT_WHAT = ('n_jobs', 'encode_batch_size')
 
 
 def run_suite(suite: Mapping[str, Mapping | None], dataset, model, seed: int = 0, device=None,
@@ -112,9 +114,11 @@ def needs_of(name: str) -> tuple:
 
 
 def is_current(result: Mapping, params: Mapping, seed: int) -> bool:
-    """Whether an earlier ``result`` holds values computed with these protocol ``params`` and ``seed``."""
-    return ('values' in result and result.get('seed') == int(seed)
-            and _as_json(result.get('params')) == _as_json(params))
+    """Whether an earlier ``result`` holds values computed with these protocol ``params`` and ``seed``; the
+    parameters that only say how to compute (``HOW_NOT_WHAT``) may differ."""
+    def protocol(p):
+        return _as_json({k: v for k, v in dict(p or {}).items() if k not in HOW_NOT_WHAT})
+    return 'values' in result and result.get('seed') == int(seed) and protocol(result.get('params')) == protocol(params)
 
 
 def split_model(model) -> tuple[object | None, Callable]:
