@@ -148,7 +148,7 @@ def test_a_truncated_checkpoint_is_refused_with_its_name(tmp_path):
 
 
 def test_a_checkpoint_from_another_config_lists_the_mismatched_keys(tmp_path):
-    from framework.trainer import check_state_matches
+    from framework.checks import check_state_matches
     trainer = small_trainer(tmp_path)
     state = dict(trainer.method.state_dict())
     state['encoder.net.0.weight'] = torch.zeros(9, 6)         # another hidden width
