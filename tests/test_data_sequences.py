@@ -8,7 +8,8 @@ import torch
 
 import framework
 from framework.data import InMemoryDataset, Subset, as_sequences, split_dataset
-from framework.data.sequences import FactorWalk, MNISTSequences, TransformSequences
+from framework.data.sequences import FactorWalk
+from framework.data.transform_sequences import MNISTSequences, TransformSequences
 from framework.data.transforms import colourise, warp
 from framework.data.smallnorb import SmallNORB
 from framework.data.sprites import Sprites

@@ -304,7 +304,8 @@ def _argument_index(components: tuple) -> dict[str, list[str]]:
 
 
 def _sequence_keys() -> set[str]:
-    from ..data.sequences import FactorWalk, TransformSequences
+    from ..data.sequences import FactorWalk
+    from ..data.transform_sequences import TransformSequences
     keys = {'kind'}
     for cls in (FactorWalk, TransformSequences):
         keys |= set(inspect.signature(cls).parameters) - {'base'}
