@@ -134,3 +134,22 @@ def test_the_ray_engine_runs_a_point(tmp_path):
     code, out = run_in_process('sweep', 'demo-vec', '--seed', '0', *TINY, '--engine', 'ray', '--runs_root', tmp_path)
     assert code in (0, None), out
     assert _state(tmp_path / 'sweeps' / 'demo-vec_single')['run']['state'] == 'done'
+
+
+def test_rerunning_a_finished_sweep_with_eval_scores_every_run_and_results_reads_the_scores(tmp_path):
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0,1', *TINY, '--workers', '2', '--runs_root', tmp_path)
+    assert code in (0, None), out
+    suite = tmp_path / 'tiny.yaml'
+    suite.write_text('metrics_seed: 0\nmetrics:\n  irs: {num_train: 200}\n')      # vec's factors are continuous
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0,1', *TINY, '--workers', '2', '--eval', suite,
+                               '--runs_root', tmp_path)
+    assert code in (0, None), out
+    assert '0 already finished, 2 to run (2 of them trained, to score with' in out
+    folder = tmp_path / 'sweeps' / 'demo-vec_seed'
+    assert {r['state'] for r in _state(folder).values()} == {'done'}
+    assert {r['eval'] for r in _state(folder).values()} == {'done'}
+    for point in ('seed-0', 'seed-1'):
+        assert len(list((folder / point / 'results').glob('*tiny*.json'))) == 1, point
+    code, out = run_in_process('results', 'demo-vec_seed', '--metric', 'irs.irs', '--runs_root', tmp_path)
+    assert code in (0, None), out
+    assert 'irs/irs' in out and '(2)' in out and '2 runs in 1 configuration;' in out

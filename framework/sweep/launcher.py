@@ -48,7 +48,9 @@ def run_sweep(grid: Grid, settings, runs_root: Path, say=print) -> int:
         state = _open_state(folder, name, grid, points, settings)
         work = _plan(state, folder, points, settings.eval)
         skipped = len(points) - len(work)
-        say(f'sweep {name}: {len(points)} runs in {folder}; {skipped} already finished, {len(work)} to run.')
+        scoring = sum(1 for _, train, _ in work if not train)
+        also = f' ({scoring} of them trained, to score with {settings.eval})' if scoring else ''
+        say(f'sweep {name}: {len(points)} runs in {folder}; {skipped} already finished, {len(work)} to run{also}.')
         stopped = _execute(grid, state, folder, work, settings, say) if work else False
         say(format_status(state))
         return _exit_status(state, [p.name for p in points], stopped, say)
