@@ -67,40 +67,36 @@ def example_config(kind: str, name: str) -> dict | None:
 
 @pytest.mark.parametrize('name', registry.names('encoder'))
 def test_encoder_on_tiny_input(name):
-    declared = example_config('encoder', name) or {}
-    errors = []
-    for shape in _shapes(declared.get('in_shape')):
-        kwargs = {'in_shape': list(shape), 'out_dim': 2 * LATENT_DIM, **declared}
-        try:
-            encoder = framework.create('encoder', name, **kwargs)
-        except ConfigError as exc:
-            errors.append(f'{shape}: {exc}')
-            continue
-        with torch.no_grad():
-            out = encoder(torch.rand(BATCH, *kwargs['in_shape']))
-        assert tuple(out.shape) == (BATCH, kwargs['out_dim'])
-        assert torch.isfinite(out).all()
-        return
-    pytest.fail(f'encoder {name!r} accepts none of the tiny shapes; declare example_config:\n' + '\n'.join(errors))
+    encoder, kwargs = _build_on_a_tiny_shape('encoder', name, 'in_shape',
+                                             lambda shape: {'in_shape': shape, 'out_dim': 2 * LATENT_DIM})
+    with torch.no_grad():
+        out = encoder(torch.rand(BATCH, *kwargs['in_shape']))
+    assert tuple(out.shape) == (BATCH, kwargs['out_dim'])
+    assert torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize('name', registry.names('decoder'))
 def test_decoder_on_tiny_input(name):
-    declared = example_config('decoder', name) or {}
+    decoder, kwargs = _build_on_a_tiny_shape('decoder', name, 'out_shape',
+                                             lambda shape: {'latent_dim': LATENT_DIM, 'out_shape': shape})
+    with torch.no_grad():
+        out = decoder(torch.randn(BATCH, kwargs['latent_dim']))
+    assert tuple(out.shape) == (BATCH, *kwargs['out_shape'])
+    assert torch.isfinite(out).all()
+
+
+def _build_on_a_tiny_shape(kind: str, name: str, shape_key: str, defaults):
+    """The first component of ``kind`` that builds on one of the tiny shapes (its ``example_config`` wins over
+    ``defaults(shape)``), with its arguments; the test fails listing every shape's error if none builds."""
+    declared = example_config(kind, name) or {}
     errors = []
-    for shape in _shapes(declared.get('out_shape')):
-        kwargs = {'latent_dim': LATENT_DIM, 'out_shape': list(shape), **declared}
+    for shape in _shapes(declared.get(shape_key)):
+        kwargs = {**defaults(list(shape)), **declared}
         try:
-            decoder = framework.create('decoder', name, **kwargs)
+            return framework.create(kind, name, **kwargs), kwargs
         except ConfigError as exc:
             errors.append(f'{shape}: {exc}')
-            continue
-        with torch.no_grad():
-            out = decoder(torch.randn(BATCH, kwargs['latent_dim']))
-        assert tuple(out.shape) == (BATCH, *kwargs['out_shape'])
-        assert torch.isfinite(out).all()
-        return
-    pytest.fail(f'decoder {name!r} accepts none of the tiny shapes; declare example_config:\n' + '\n'.join(errors))
+    pytest.fail(f'{kind} {name!r} accepts none of the tiny shapes; declare example_config:\n' + '\n'.join(errors))
 
 
 def _shapes(declared_shape):
