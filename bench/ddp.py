@@ -25,7 +25,8 @@ def worker(args) -> None:
     sys.path.insert(0, str(ROOT))
     import torch
     from framework import distributed
-    from framework.config import build_from_signature, compose
+    from framework.config import compose
+    from framework.settings import settings_from
     from framework.scripts.common import build_dataset, build_method
     from framework.random_state import seed_everything
     from framework.trainer import Trainer, TrainSettings
@@ -33,7 +34,7 @@ def worker(args) -> None:
     torch.set_num_threads(1)
     cfg = compose('demo', batch_size=args.batch_size, steps=args.warmup + args.steps, progress=False,
                   ckpt_every=0, viz_every=0, log_every=10 ** 9, **{'dataset.num_samples': 20000})
-    settings = build_from_signature(TrainSettings, cfg)
+    settings = settings_from(cfg, TrainSettings)
     device = torch.device('cpu')
     group = distributed.init_process_group(device)
     seed_everything(settings.seed)

@@ -78,16 +78,16 @@ def factor_metrics(run: Path, num_train: int = 2000, num_test: int = 1000, class
     sys.path.insert(0, str(ROOT))
     import framework  # noqa: F401
     import plugins  # noqa: F401
-    from framework.config import compose
+    import framework
     from framework.metrics.dci_scores import dci
     from framework.metrics.mutual_information_gap import mig
-    from framework.scripts.common import load_run
     torch.set_num_threads(1)
-    loaded = load_run(compose(str(run / 'config.yaml'), load=str(run)), split='val')
+    loaded = framework.load_run(run)
+    val = loaded.dataset('val')
     generator = torch.Generator().manual_seed(0)
-    factors = loaded.dataset.sample_factors(num_train + num_test, generator)
+    factors = val.sample_factors(num_train + num_test, generator)
     with torch.no_grad():
-        codes = loaded.method.represent(loaded.dataset.images_for(factors)).double().numpy()
+        codes = loaded.method.represent(val.images_for(factors)).double().numpy()
     edges = np.quantile(factors.numpy(), np.linspace(0, 1, classes + 1)[1:-1], axis=0)     # (classes-1, F)
     labels = np.stack([np.searchsorted(edges[:, f], factors[:, f].numpy()) for f in range(factors.shape[1])], 1)
     scores = dci(codes[:num_train], labels[:num_train], codes[num_train:], labels[num_train:], n_jobs=1)

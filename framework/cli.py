@@ -51,15 +51,18 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
     def pre_run(self, meta, config):
         if not meta.pull('verbose', False, silent=True):
             config.silent = True
-        from .config import validate_types
+        from .config import to_config, validate_types
         from .config.keys import check_config
         try:
-            validate_types(config)
+            plain = to_config(config)
+            validate_types(plain)
             script = meta.pull('script_name', None, silent=True)
-            warnings = [] if script is None else check_config(config, script)
+            warnings = [] if script is None else check_config(plain, script)
         except FrameworkError as exc:
             fail(exc)
         if _checking_only:
+            global _last_checked
+            _last_checked = plain
             raise self.TerminationFlag(warnings)
         for warning in warnings:
             print(f'warning: {warning}', file=sys.stderr)
@@ -103,9 +106,45 @@ def rewrite_argv(project, argv: list[str]) -> list[str]:
     from .config import check_config_name
     for name in names:
         check_config_name(project, name)
+    _refuse_stray_words(project, head, names, flags)
     flags = _normalise_keys(flags)
     flags, extra_configs = _resolve_load(flags)
     return head + names + extra_configs + flags
+
+
+def _refuse_stray_words(project, head: list[str], names: list[str], flags: list[str]) -> None:
+    """A word after a flag's value is neither a value nor a config name; say which, and the command to run.
+
+    omnifig would fail with ``ValueError: Unexpected argument``. A config name there cannot simply be moved,
+    because the order of config names decides which file wins.
+    """
+    stray, j = [], 0
+    while j < len(flags):
+        term = flags[j]
+        j += 1
+        if not term.startswith('--'):
+            stray.append(term)
+        elif '=' not in term:
+            many = term == '--load'          # `--load RUN1 RUN2 ...` takes several
+            while j < len(flags) and not flags[j].startswith('--'):
+                j += 1
+                if not many:
+                    break
+    if not stray:
+        return
+    configs = [word for word in stray if project.find_config(word, None) is not None]
+    rest = [term for term in flags if term not in configs]
+    if configs:
+        fixed = ' '.join(['fig', *head, *names, *configs, *rest])
+        raise FrameworkError(f'{_quoted(configs)} {"is a config name" if len(configs) == 1 else "are config names"} '
+                             f'after the flags. Config names go before every --flag (the order of the names '
+                             f'decides which file wins). Run: {fixed}')
+    raise FrameworkError(f'Unexpected {_quoted(stray)} after the flags: a flag takes one value (`--key value`; '
+                         f'quote a value with spaces, and write a list as `[1, 2]`).')
+
+
+def _quoted(words: list[str]) -> str:
+    return ', '.join(f'`{word}`' for word in words)
 
 
 def split_names(terms: list[str]) -> tuple[list[str], list[str]]:
@@ -189,7 +228,17 @@ def check_command(*argv: str) -> list[str]:
         _checking_only = False
 
 
+def checked_config(*argv: str):
+    """The plain config that ``fig ARGV`` would run with, after every check (``fig sweep`` compares them)."""
+    global _last_checked
+    _last_checked = None
+    check_command(*argv)
+    config, _last_checked = _last_checked, None
+    return config
+
+
 _checking_only = False
+_last_checked = None
 
 
 def fail(exc: BaseException) -> None:
@@ -203,9 +252,14 @@ def fail(exc: BaseException) -> None:
 
 def entry() -> None:
     """``python main.py ...`` and ``python -m framework ...``: the same as ``fig ...`` from any directory."""
+    main(sys.argv[1:])
+
+
+def main(argv: list[str]) -> None:
+    """Run ``fig ARGV``: a user-fixable error is one message and exit status 2, wherever it is raised."""
     from .config import project
     try:
-        project().main(sys.argv[1:])
+        project().main([str(a) for a in argv])
     except FrameworkError as exc:
         fail(exc)
 

@@ -60,12 +60,13 @@ def script_help(name: str) -> str:
     entry = registry.get('script', name)
     doc = inspect.cleandoc(entry.obj.__doc__ or entry.description or '')
     lines = [f'Usage: fig {name} [configs...] [--key value ...]', '', doc, '']
-    if AnyKeys in entry.settings:
+    declared = tuple(cls for cls in entry.settings if cls is not AnyKeys)
+    if AnyKeys in entry.settings and not declared:
         lines += [f'`{name}` reads any key: it shows the config rather than running with it.']
-    elif entry.settings:
+    elif declared:
         lines += [f'Keys of `{name}` (`--key value` on the command line, `key: value` in a config file):']
         rows = []
-        for cls in entry.settings:
+        for cls in declared:
             for spec in fields_of(cls):
                 if spec.nested is None:
                     rows.append((spec.name, spec.type_name, _default(spec.default), spec.help))
@@ -73,6 +74,8 @@ def script_help(name: str) -> str:
                     rows += [(f'{spec.name}.{inner.name}', inner.type_name, _default(inner.default), inner.help)
                              for inner in fields_of(spec.nested)]
         lines += _table(rows)
+        if AnyKeys in entry.settings:
+            lines += ['', f'Every other flag is passed on (`fig {name}` checks it as the script it runs does).']
     else:
         lines += [f'`{name}` does not declare its settings yet, so they cannot be listed here and its top-level '
                   f'keys are not checked (misspelt ones are reported as warnings).']

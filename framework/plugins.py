@@ -92,6 +92,6 @@ def _entry_points() -> list[tuple[str, str]]:
 def _project_list() -> list[tuple[str, str]]:
     if not PROJECT_FILE.is_file():
         return []
-    from .config.omnifig_patches import load_yaml
+    from .config.yaml_values import load_yaml
     modules = (load_yaml(PROJECT_FILE) or {}).get('plugins') or []
     return [(module.rpartition('.')[2], module) for module in modules]

@@ -63,6 +63,20 @@ class DuplicateRegistrationError(ConfigError):
 
 _index: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 _listeners: list[Callable[[Entry], None]] = []
+_plugins = {'ready': False, 'loaded': False}      # plugins load on the first lookup once the core is imported
+
+
+def enable_plugins() -> None:
+    """Called at the end of ``import framework``: from now on a lookup first imports the plugins
+    (``framework/plugins.py``), so the registry is complete wherever the lookup comes from."""
+    _plugins['ready'] = True
+
+
+def _load_plugins() -> None:
+    if _plugins['ready'] and not _plugins['loaded']:
+        _plugins['loaded'] = True
+        from . import plugins
+        plugins.load_all()
 
 
 def add(kind: str, name: str, obj: Any, description: str | None = None, settings: tuple | type = (),
@@ -97,6 +111,8 @@ def get(kind: str, name: str) -> Entry:
     """The entry registered as ``kind/name``, or an error naming the known ones."""
     if kind not in KINDS:
         raise UnknownComponentError('kind', kind)
+    if name not in _index[kind]:
+        _load_plugins()
     try:
         return _index[kind][name]
     except KeyError:
@@ -104,14 +120,16 @@ def get(kind: str, name: str) -> Entry:
 
 
 def names(kind: str) -> list[str]:
-    """Sorted names registered under ``kind``."""
+    """Sorted names registered under ``kind``, the plugins' included."""
+    _load_plugins()
     return sorted(_index[kind])
 
 
 def entries(kind: str | None = None) -> list[Entry]:
     """Entries of one kind, or of every kind, in a stable order."""
     kinds = KINDS if kind is None else (kind,)
-    return [_index[k][n] for k in kinds for n in names(k)]
+    _load_plugins()
+    return [_index[k][n] for k in kinds for n in sorted(_index[k])]
 
 
 def on_register(listener: Callable[[Entry], None]) -> None:

@@ -38,12 +38,12 @@ def run_cli(*args: str, runs_root: Path | None = None, cwd: Path = REPO, timeout
 
 def run_in_process(*args: str) -> tuple[int, str]:
     """``python main.py ARGS`` in this process (no process start): (exit status, stdout + stderr)."""
-    from .config import project
+    from .cli import main
     captured = io.StringIO()
     code = 0
     with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
         try:
-            project().main([str(a) for a in args])
+            main(list(args))
         except SystemExit as exc:
             code = exc.code
     return code, captured.getvalue()

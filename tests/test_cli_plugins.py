@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO
 from framework import plugins, registry
-from framework.config.omnifig_patches import load_yaml
+from framework.config.yaml_values import load_yaml
 
 
 def fake_installed_plugin(root, module='outside_plugin', name='outside'):

@@ -82,7 +82,7 @@ def test_options_a_file_offers_to_a_component_another_file_chose_are_not_errors(
 def test_a_script_without_declared_settings_warns_at_the_top_level(runs_root):
     def undeclared(cfg):
         """A plugin script that has not declared its settings yet."""
-        return cfg.pull('length', 3, silent=True)
+        return cfg.get('length', 3)
     if 'test-undeclared' not in registry.names('script'):
         registry.add('script', 'test-undeclared', undeclared)
     code, text = run_in_process('test-undeclared', '--lenght', '4')

@@ -246,6 +246,6 @@ FILE_CONFIGS = [('d/dsprites', 'dsprites'), ('d/3ds', '3dshapes'), ('d/mpi', 'mp
 def test_file_configs_fail_before_training_with_the_command(tmp_path, config, name):
     from framework.config import compose
     cfg = compose(config, **{'dataset.root': str(tmp_path / 'absent')})
-    assert cfg.pull('dataset_tag')
+    assert cfg.get('dataset_tag')
     with pytest.raises(DataError, match=f'fig download-dataset --name {name}'):
-        cfg.pull('dataset')
+        cfg.build('dataset')

@@ -122,6 +122,6 @@ def test_sector2d_points_lie_on_the_sector():
 def test_procedural_configs_build(name):
     from framework.config import compose
     cfg = compose(f'd/{name}')
-    dataset = cfg.pull('dataset')
-    assert dataset.name == name and cfg.pull('dataset_tag')
+    dataset = cfg.build('dataset')
+    assert dataset.name == name and cfg.get('dataset_tag')
     assert len(framework.create('dataset', name)) == len(dataset)

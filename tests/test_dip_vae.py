@@ -75,5 +75,5 @@ def test_configs_select_the_variants():
     from framework.config import compose
     for name, variant, lambda_d in (('m/dipvae', 'i', 100.0), ('m/dipvae-ii', 'ii', 10.0)):
         cfg = compose('a/mlp', name, 'd/vec', observation_shape=[100])
-        method = cfg.pull('method')
+        method = cfg.build('method')
         assert (method.variant, method.lambda_od, method.lambda_d) == (variant, 10.0, lambda_d)

@@ -80,7 +80,8 @@ def test_a_dataset_without_factors_is_refused_with_the_metrics_named(monkeypatch
     from framework.data.base import InMemoryDataset
     from framework.errors import DataError
     from framework.scripts import eval_metrics
-    from framework.scripts.common import LoadedRun
+    from framework.config import Config
+    from framework.loading import Run
 
     class Faces(InMemoryDataset):
         name = 'celeba'
@@ -88,13 +89,10 @@ def test_a_dataset_without_factors_is_refused_with_the_metrics_named(monkeypatch
         factor_names = ()
         factor_sizes = None
 
-    class Config(dict):
-        def pull(self, key, default=None, silent=False):
-            return self.get(key, default)
-
-    run = LoadedRun(tmp_path, torch.nn.Identity(), Faces(torch.zeros(4, 3)), torch.device('cpu'), 0)
-    monkeypatch.setattr(eval_metrics, 'load_run', lambda cfg, split: run)
-    cfg = Config(load=str(tmp_path))
+    run = Run(tmp_path, torch.nn.Identity(), {}, 0, torch.device('cpu'), tmp_path / 'last.pt',
+              _splits={'full': Faces(torch.zeros(4, 3))})
+    monkeypatch.setattr(eval_metrics, 'load_run', lambda cfg: run)
+    cfg = Config({'load': str(tmp_path)})
     suite = eval_metrics.Suite({'mig': {}, 'dci': {}}, 0, 'eval/test', 'test')
     with pytest.raises(DataError, match='celeba has no ground-truth factors.*mig, dci'):
         eval_metrics.score_run(cfg, eval_metrics.EvalMetricsSettings(), suite)

@@ -210,3 +210,39 @@ def test_a_run_left_training_by_a_killed_sweep_is_not_started_twice(tmp_path, mo
     assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
     assert [t.point for t in engine.tasks] == ['seed-0']          # once the process is gone, it continues
     assert engine.tasks[0].commands[0][2:5] == ['train', '--load', str(tmp_path / 'sweeps' / 'demo_seed' / 'seed-0')]
+
+
+def test_dry_run_prints_what_each_run_is_built_with(tmp_path):
+    code, out = run_in_process('sweep', 'a/dlib', 'm/betatcvae', 'd/sprites', '--method.beta', '1,6', '--dry-run',
+                               '--runs_root', tmp_path)
+    assert code in (0, None), out
+    assert 'beta-1: --method.beta 1  ->  method.beta=1.0' in out and 'beta-6: --method.beta 6  ->  method.beta=6.0' in out
+    shared = out.split('Effective config shared by every run')[1]
+    assert 'estimator: mws' in shared and 'beta:' not in shared.split('method:')[1].split('\n  gamma')[0]
+
+
+def test_a_flag_that_would_not_reach_its_component_is_refused_for_every_point(tmp_path):
+    code, out = run_in_process('sweep', 'a/dlib', 'm/betatcvae', 'd/sprites', '--beta', '1,6', '--dry-run',
+                               '--runs_root', tmp_path)
+    assert code == 2 and 'Use `--method.beta 1`' in out and 'Traceback' not in out
+
+
+def test_grid_points_that_build_the_same_thing_are_refused(tmp_path):
+    """`method_tag` only names the run folder: two points would train the same configuration twice."""
+    code, out = run_in_process('sweep', 'demo', '--method_tag', 'a,b', '--dry-run', '--runs_root', tmp_path)
+    assert code == 2 and 'compose to the same effective config: --method_tag changed nothing' in out
+    assert not (tmp_path / 'sweeps').exists()
+
+
+def test_sweep_help_lists_its_own_options_and_status_alone_lists_the_sweeps(tmp_path):
+    code, out = run_in_process('sweep', '-h')
+    assert code == 0
+    for option in ('workers', 'engine', 'eval', 'dry_run', 'threads', 'status'):
+        assert f'\n  {option} ' in out, option
+    code, out = run_in_process('sweep', '--status', '--runs_root', tmp_path)
+    assert code in (0, None) and 'No sweeps under' in out
+    folder = tmp_path / 'sweeps' / 'demo_seed'
+    folder.mkdir(parents=True)
+    (folder / 'sweep.json').write_text('{"name": "demo_seed", "runs": [{"point": "seed-0", "state": "done"}]}')
+    code, out = run_in_process('sweep', '--status', '--runs_root', tmp_path)
+    assert code in (0, None) and 'demo_seed: 1 done' in out

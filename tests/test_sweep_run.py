@@ -84,16 +84,17 @@ def test_rerunning_continues_only_the_unfinished_runs(six_runs):
 
 
 def test_a_failing_point_does_not_stop_the_others_and_its_log_is_named(tmp_path):
-    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0', '--latent_dim', '-3,4', *TINY, '--workers', '1',
-                               '--name', 'broken', '--runs_root', tmp_path)
+    """A layer width of -3 passes the config checks (a list of ints) and fails when the encoder is built."""
+    code, out = run_in_process('sweep', 'demo-vec', '--seed', '0', '--encoder.hidden', '[-3],[4]', *TINY,
+                               '--workers', '1', '--name', 'broken', '--runs_root', tmp_path)
     folder = tmp_path / 'sweeps' / 'broken'
     states = _state(folder)
     assert code == 1, out
-    assert states['latent_dim--3']['state'] == 'failed' and states['latent_dim--3']['returncode'] != 0
-    assert states['latent_dim-4']['state'] == 'done'                 # ran after the failure
-    assert f'failed: latent_dim--3 (exit 1): {folder / "logs" / "latent_dim--3.log"}' in out
+    assert states['hidden---3']['state'] == 'failed' and states['hidden---3']['returncode'] != 0
+    assert states['hidden--4']['state'] == 'done'                 # ran after the failure
+    assert f'failed: hidden---3 (exit 1): {folder / "logs" / "hidden---3.log"}' in out
     assert '1 of 2 runs failed' in out
-    assert 'negative dimension' in (folder / 'logs' / 'latent_dim--3.log').read_text()
+    assert 'negative dimension' in (folder / 'logs' / 'hidden---3.log').read_text()
 
 
 def test_ctrl_c_stops_the_runs_with_a_checkpoint_and_records_them(tmp_path):

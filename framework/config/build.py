@@ -1,17 +1,16 @@
-"""Building components: each constructor argument is pulled from the config by name, defaults from the signature.
+"""Building components: each constructor argument is read from the config by name, defaults from the signature.
 
 omnifig's own ``fig.Configurable`` builds objects by patching ``__init__`` on the class, which breaks nested
 components that share a base class and leaves the class patched after a failed build; components here are
-plain classes and a factory reads their signature instead.
+plain classes, built from a plain ``Config`` (``framework/config/tree.py``) by reading their signature.
+Every value is checked and converted by ``framework.values.checked``, the path script settings take too.
 """
 from __future__ import annotations
 
 import inspect
 
-from omnifig.abstract import AbstractConfig
-
-from .. import registry
 from ..errors import ConfigError
+from ..values import argument_specs, checked
 
 
 class Builder:
@@ -26,7 +25,7 @@ class Builder:
 
     @property
     def type_name(self) -> str | None:
-        return self._node.pull('_type', None, silent=True)
+        return self._node.type_name
 
     def __call__(self, **overrides):
         return self._node.create(**overrides)
@@ -36,34 +35,53 @@ class Builder:
 
 
 def build_from_signature(obj, config, args: tuple = (), kwargs: dict | None = None):
-    """Call ``obj`` with each constructor argument pulled from ``config`` by name (signature defaults)."""
+    """Call ``obj`` with each constructor argument read from ``config`` (a ``Config`` node) by name.
+
+    An argument missing from the node is looked up in the enclosing nodes; one found nowhere takes its signature
+    default, which is recorded in the node so that a saved ``config.yaml`` is complete. ``kwargs`` (from code:
+    shapes a method passes to its ``Builder``) win over the config.
+    """
     kwargs = dict(kwargs or {})
+    specs = argument_specs(obj)
     params = [p for p in inspect.signature(obj).parameters.values()
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)][len(args):]
     for p in params:
         if p.name in kwargs:
             continue
+        found = config.lookup(p.name)
         if is_builder(p):
-            node = config.peek(p.name, None, silent=True)
-            if node is None and p.default is p.empty:
-                raise ConfigError(missing_component_message(_where(config), p.name))
-            if node is not None and node.pull('_type', None, silent=True) is None:
-                raise ConfigError(missing_component_message(_where(config), p.name, untyped=True))
-            kwargs[p.name] = None if node is None else Builder(node)
-        elif p.default is p.empty:
-            try:
-                kwargs[p.name] = config.pull(p.name)
-            except AbstractConfig.SearchFailed:
+            kwargs[p.name] = _builder(config, p, found)
+        elif found is None:
+            if p.default is p.empty:
                 raise ConfigError(f'{_where(config)} needs {p.name!r}, which no config sets. '
-                                  f'Pass `--{p.name} VALUE`.') from None
+                                  f'Pass `--{_dotted(config.path + (p.name,))} VALUE`.')
+            if _is_plain(p.default):
+                config.set_default(p.name, list(p.default) if isinstance(p.default, tuple) else p.default)
+            kwargs[p.name] = p.default
         else:
-            value = config.pull(p.name, _ABSENT, silent=True)
-            if value is _ABSENT:            # record the default, so a saved config.yaml is complete
-                value = p.default
-                if _is_plain(value):
-                    config.push(p.name, list(value) if isinstance(value, tuple) else value, silent=True)
-            kwargs[p.name] = coerce(value, p, config)
+            path, value = found
+            if isinstance(value, dict) and value.get('_type'):
+                kwargs[p.name] = config.root.build('.'.join(path))
+            else:
+                kwargs[p.name] = checked(specs[p.name], value, _dotted(path))
     return obj(*args, **kwargs)
+
+
+def _builder(config, param, found):
+    if found is None:
+        if param.default is param.empty:
+            raise ConfigError(missing_component_message(_where(config), param.name))
+        return None
+    path, value = found
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value.get('_type'):
+        raise ConfigError(missing_component_message(_where(config), param.name, untyped=True))
+    return Builder(config.root.node('.'.join(path)))
+
+
+def _dotted(path: tuple) -> str:
+    return '.'.join(path)
 
 
 def missing_component_message(where: str, key: str, untyped: bool = False) -> str:
@@ -78,45 +96,11 @@ def missing_component_message(where: str, key: str, untyped: bool = False) -> st
     return f'{where} needs a {key}, but {problem}. {fix}.'
 
 
-_ABSENT = object()
-
 
 def _is_plain(value) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_is_plain(v) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))
-
-
-def coerce(value, param: inspect.Parameter, config=None):
-    """Convert a config value to the type of its constructor default; refuse what cannot be converted."""
-    default = param.default
-    if value is None or default is None or value is default:
-        return value
-    want = type(default)
-    try:
-        if want is bool:
-            if isinstance(value, bool):
-                return value
-            raise TypeError
-        if want is float and isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            return float(value)
-        if want is int and not isinstance(value, bool):
-            if isinstance(value, int):
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise TypeError
-        if want is tuple and isinstance(value, (list, tuple)):
-            return tuple(value)
-        if want is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)                       # --ident 2 means the name "2"
-        if want is str and not isinstance(value, str):
-            raise TypeError
-    except (TypeError, ValueError):
-        article = 'an' if want.__name__[0] in 'aeiou' else 'a'
-        raise ConfigError(f'config key {param.name!r} of {_where(config)} expects {article} {want.__name__} '
-                          f'(default {default!r}), got {value!r}.') from None
-    return value
 
 
 def is_builder(param: inspect.Parameter) -> bool:
@@ -126,25 +110,5 @@ def is_builder(param: inspect.Parameter) -> bool:
 
 
 def _where(config) -> str:
-    if config is None:
-        return 'the config'
-    type_name = config.pull('_type', None, silent=True)
+    type_name = None if config is None else config.type_name
     return f'component {type_name!r}' if type_name else 'the config'
-
-
-def component_factory(entry: registry.Entry):
-    """What omnifig calls to build ``entry`` from a config node."""
-    def factory(config, *args, **kwargs):
-        return build_from_signature(entry.obj, config, args, kwargs)
-    factory.__name__ = getattr(entry.obj, '__name__', entry.name)
-    factory.__module__ = entry.module
-    factory.__doc__ = entry.description
-    return factory
-
-
-def script_runner(entry: registry.Entry):
-    """What omnifig calls to run the script ``entry`` on the composed config."""
-    def run(config, *args, **kwargs):
-        return entry.obj(config, *args, **kwargs)
-    run.__name__, run.__module__, run.__doc__ = entry.name, entry.module, entry.description
-    return run

@@ -26,7 +26,7 @@ from typing import Any
 from .. import registry
 from ..errors import ConfigError
 from .build import is_builder, missing_component_message
-from .provenance import COMMAND_LINE, config_sources, is_run_config, origin, written
+from .provenance import COMMAND_LINE, is_run_config, origin
 
 # Top-level keys that the framework reads for any script that builds a run (framework/scripts/common.py).
 FRAMEWORK_KEYS = {
@@ -52,15 +52,19 @@ def check_config(cfg, script_name: str) -> list[str]:
     known key; or the first value that does not fit its declared type or limits.
     """
     from ..settings import AnyKeys
+    from .effective import effective_config
+    from .shadowing import check_shadowing
     entry = registry.get('script', script_name)
     if AnyKeys in entry.settings:
         return []
-    data = cfg.to_python()
-    checker = _Checker(data, entry, config_sources(cfg))
-    checker.walk(data, (), checker.top_level_keys(data), strict=bool(entry.settings))
+    data = cfg.to_dict()
+    checker = _Checker(data, entry, cfg.sources)
+    top_level = checker.top_level_keys(data)
+    check_shadowing(cfg, top_level, lambda type_name: component_keys(type_name)[0], strict=bool(entry.settings))
+    checker.walk(data, (), top_level, strict=bool(entry.settings))
     checker.raise_unknown(script_name)
     checker.check_builders(data, [])
-    checker.check_values(data)
+    effective_config(cfg, entry.settings)       # every value checked, settings and component arguments alike
     return checker.warnings(script_name)
 
 
@@ -80,7 +84,8 @@ class _Checker:
     def __init__(self, data: dict, entry: registry.Entry, sources):
         self.entry, self.sources = entry, sources
         self.references = set()
-        _collect_references(data, self.references)
+        for _, raw in sources:                  # references are resolved when composing; the files still hold them
+            _collect_references(raw, self.references)
         self.unknown: list[tuple[tuple, list[str]]] = []
         self.loose: list[tuple[tuple, list[str]]] = []        # top-level keys of a script without settings
 
@@ -217,29 +222,6 @@ class _Checker:
         for key, value in node.items():
             if not str(key).startswith(META_PREFIX):
                 self.check_builders(value, ancestors + [node])
-
-    def check_values(self, data: dict) -> None:
-        from ..settings import check_value
-        for cls in self.entry.settings:
-            for spec in _fields(cls):
-                if spec.name not in data:
-                    continue
-                if spec.nested is not None and isinstance(data[spec.name], dict):
-                    for inner in _fields(spec.nested):
-                        if inner.name in data[spec.name]:
-                            path = (spec.name, inner.name)
-                            check_value(inner, self._as_written(path, data), '.'.join(path))
-                elif spec.nested is None:
-                    check_value(spec, self._as_written((spec.name,), data))
-
-    def _as_written(self, path: tuple, data: dict):
-        """A value as its source wrote it (omnifig turns a list pushed over a number into a mapping)."""
-        found = written(self.sources, path)
-        if found is not None:
-            return found[1]
-        for part in path:
-            data = data[part]
-        return data
 
 
 def _fields(cls):

@@ -1,8 +1,11 @@
-"""The project: this repository's configs and components as an omnifig project, found from any directory.
+"""The project: this repository's configs as an omnifig project, found from any directory; ``compose`` turns
+config names and values into a plain ``Config`` (``framework/config/tree.py``), and ``create`` builds any
+component from plain values.
 
 ``fig`` and ``python main.py`` activate it through ``framework._figboot`` (named in ``.fig.project.yml``), which
 imports the framework and the plugins and then calls ``attach``; from Python, ``compose`` and ``create``
-activate it on first use, wherever the current directory is.
+activate it on first use, wherever the current directory is. omnifig only composes: components are built by
+``framework/config/build.py`` and scripts receive the plain ``Config``.
 """
 from __future__ import annotations
 
@@ -14,8 +17,10 @@ import omnifig as fig
 
 from .. import registry
 from ..errors import ConfigError
-from .build import component_factory, script_runner
-from .omnifig_patches import load_yaml
+from .yaml_values import load_yaml
+from .provenance import COMMAND_LINE, command_line, config_sources
+from .saving import to_plain
+from .tree import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +28,9 @@ _synced: set[tuple[int, str]] = set()
 
 
 def attach(project) -> None:
-    """Mirror the registry into ``project`` and add each plugin's config folder (called while booting)."""
+    """Hand the registered scripts to ``project`` and add each plugin's config folder (called while booting)."""
     from .. import plugins
-    registry.on_register(lambda entry: _sync_entry(project, entry))
+    registry.on_register(lambda entry: _sync_script(project, entry))
     for plugin in plugins.loaded():
         if plugin.config_dir is not None:
             project.register_config_dir(plugin.config_dir, recursive=True)
@@ -40,22 +45,53 @@ def project():
     return current
 
 
-def compose(*config_names: str, **overrides):
-    """Compose config files (earlier wins) plus overrides (win over all), as the command line does."""
+def compose(*config_names: str, **overrides) -> Config:
+    """Compose config files (earlier wins) plus overrides (win over all), as the command line does.
+
+    ``overrides`` take dotted keys as flags do (``compose('demo', **{'split.val': 0.2})``) and count as typed by
+    the user in the checks and in ``fig show``.
+    """
     proj = project()
     overrides = {k.replace('-', '_'): v for k, v in overrides.items()}
     for name in config_names:
         check_config_name(proj, name)
     cfg = proj.create_config(*config_names, **overrides)
     cfg.silent = True
-    validate_types(cfg)
-    return cfg
+    plain = to_config(cfg)
+    if overrides:
+        typed: dict = {}
+        for key, value in overrides.items():
+            _put(typed, key.split('.'), value)
+        plain.sources.insert(0, (COMMAND_LINE, typed))
+    validate_types(plain)
+    return plain
 
 
-def create(kind: str, name: str, **overrides):
-    """Build any registered component by kind and name with its config defaults (like timm's create_model)."""
+def to_config(cfg) -> Config:
+    """omnifig's composed config as a plain ``Config``, with where each value came from (kept on ``cfg``)."""
+    cached = getattr(cfg, '_structrep_plain', None)
+    if cached is not None:
+        return cached
+    data = to_plain(cfg)
+    _resolve_references(data, data)
+    plain = Config(data, config_sources(cfg))
+    plain.argv = command_line(cfg)
+    try:
+        cfg._structrep_plain = plain
+    except AttributeError:
+        pass
+    return plain
+
+
+def create(kind: str, name: str, **values):
+    """Build any registered component by kind and name from plain values (like timm's ``create_model``).
+
+    ``values`` are its constructor arguments, checked as a config's would be; a ``Builder`` argument takes a
+    dict with ``_type`` (``framework.create('method', 'vae', encoder={'_type': 'encoder/mlp'}, ...)``).
+    """
     registry.get(kind, name)
-    cfg = compose(_type=f'{kind}/{name}', **overrides)
+    cfg = Config({'_type': f'{kind}/{name}', **values}, [(COMMAND_LINE, dict(values))])
+    validate_types(cfg)
     return cfg.create()
 
 
@@ -70,7 +106,7 @@ def validate_types(cfg) -> None:
         elif isinstance(node, list):
             for value in node:
                 walk(value)
-    walk(cfg.to_python())
+    walk(cfg.to_dict())
 
 
 def check_config_name(proj, name: str) -> None:
@@ -114,13 +150,35 @@ def _configs_providing(key: str, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for *_, name in sorted(found))
 
 
-def _sync_entry(project, entry: registry.Entry) -> None:
+def _sync_script(project, entry: registry.Entry) -> None:
+    """omnifig runs a script with its composed config; the script itself receives the plain ``Config``."""
     key = (id(project), entry.type_name)
-    if key in _synced or entry.kind == 'metric':
+    if key in _synced or entry.kind != 'script':
         return
-    if entry.kind == 'script':
-        project.register_script(entry.name, script_runner(entry), description=entry.description)
-    else:
-        project.register_artifact('component', entry.type_name, component_factory(entry),
-                                  description=entry.description, creator=None)
+
+    def run(config, *args, **kwargs):
+        return entry.obj(to_config(config), *args, **kwargs)
+    run.__name__, run.__module__, run.__doc__ = entry.name, entry.module, entry.description
+    project.register_script(entry.name, run, description=entry.description)
     _synced.add(key)
+
+
+def _resolve_references(node, root) -> None:
+    """``method_tag: <>decoder._adaae_tag`` takes the value at that path (omnifig's reference syntax)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str) and value.startswith('<>'):
+            target = root
+            for part in (p for p in value[2:].split('.') if p):
+                if not isinstance(target, dict) or part not in target:
+                    raise ConfigError(f'`{key}: {value}` refers to `{value[2:]}`, which the config does not set.')
+                target = target[part]
+            node[key] = target
+        else:
+            _resolve_references(value, root)
+
+
+def _put(data: dict, parts: list, value) -> None:
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value

@@ -6,22 +6,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .omnifig_patches import load_yaml
+from .yaml_values import load_yaml, parse_flag_value
 
 COMMAND_LINE = 'the command line'
 
 
 def config_sources(cfg) -> list[tuple[str, dict]]:
     """(label, raw data) from the highest precedence down: the command line, then each file in order."""
-    out = [(COMMAND_LINE, flags_as_dict(cfg.pull('_meta.argv', [], silent=True) or []))]
+    out = [(COMMAND_LINE, flags_as_dict(command_line(cfg)))]
     manager = cfg.manager
     for name in cfg.cro:
         try:
             raw = load_yaml(Path(manager.find_config_path(name)))
-        except Exception:
+        except (TypeError, OSError):
             raw = {}
         out.append((name, raw if isinstance(raw, dict) else {}))
     return out
+
+
+def command_line(cfg) -> list[str]:
+    """The flags after the config names, as the command-line layer recorded them (``_meta.argv``)."""
+    return list(cfg.pull('_meta.argv', [], silent=True) or [])
 
 
 def origin(sources, path: tuple) -> str | None:
@@ -50,12 +55,12 @@ def flags_as_dict(argv) -> dict:
         if term.startswith('--'):
             key, eq, value = term[2:].partition('=')
             if eq:
-                _put(data, key, load_yaml(value))
+                _put(data, key, parse_flag_value(value))
                 key = None
             else:
                 _put(data, key, True)
         elif key is not None:
-            _put(data, key, load_yaml(term))
+            _put(data, key, parse_flag_value(term))
             key = None
     return data
 

@@ -15,7 +15,7 @@ UNSAVED_KEYS = ('_meta', '_base')
 
 def to_plain(cfg) -> dict:
     """The composed config as plain, safely dumpable Python values (no ``_meta``/``_base``)."""
-    data = cfg.to_python() if hasattr(cfg, 'to_python') else dict(cfg)
+    data = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg.to_python() if hasattr(cfg, 'to_python') else dict(cfg)
     return {k: _plain(v) for k, v in data.items() if k not in UNSAVED_KEYS}
 
 

@@ -6,14 +6,15 @@ import torch
 from ..config import Builder
 from ..registry import register
 from .base import AutoencoderMethod
+from ..values import Count, Weight
 
 
 @register.method('ae')
 class Autoencoder(AutoencoderMethod):
     """Deterministic autoencoder: reconstruction loss, optionally plus reg_wt * mean code norm."""
 
-    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
-                 reg_wt: float = 0.0, criterion: str = 'auto'):
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: Count = 12,
+                 reg_wt: Weight = 0.0, criterion: str = 'auto'):
         super().__init__(observation_shape, latent_dim, criterion)
         self.build_autoencoder(encoder, decoder)
         self.reg_wt = reg_wt

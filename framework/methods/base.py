@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..values import Count
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Method(nn.Module):
 class AutoencoderMethod(Method):
     """Shared by autoencoders: a reconstruction criterion on observations in [0, 1] or on vectors."""
 
-    def __init__(self, observation_shape, latent_dim: int = 12, criterion: str = 'auto'):
+    def __init__(self, observation_shape, latent_dim: Count = 12, criterion: str = 'auto'):
         super().__init__()
         self.observation_shape, self.latent_dim = tuple(observation_shape), int(latent_dim)
         if criterion == 'auto':

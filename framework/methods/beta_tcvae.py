@@ -20,6 +20,7 @@ from ..config import Builder
 from ..errors import ConfigError
 from ..registry import register
 from .vae import VAE
+from ..values import Count, Weight
 
 ESTIMATORS = ('mws', 'mss')
 
@@ -29,7 +30,7 @@ class BetaTCVAE(VAE):
     """β-TCVAE (Chen et al. 2018): reconstruction + alpha·MI + beta·TC + gamma·dimension-wise KL."""
 
     def __init__(self, encoder: Builder, decoder: Builder, observation_shape, dataset_size: int,
-                 latent_dim: int = 12, alpha: float = 1.0, beta: float = 6.0, gamma: float = 1.0,
+                 latent_dim: Count = 12, alpha: Weight = 1.0, beta: Weight = 6.0, gamma: Weight = 1.0,
                  estimator: str = 'mws', criterion: str = 'auto'):
         if estimator not in ESTIMATORS:
             raise ConfigError(f"estimator must be 'mws' (minibatch-weighted sampling) or 'mss' (minibatch "

@@ -18,6 +18,7 @@ from ..config import Builder
 from ..errors import ConfigError
 from ..registry import register
 from .vae import VAE, gaussian_kl
+from ..values import Count, Weight
 
 VARIANTS = {'i': 10.0, 'ii': 1.0}       # variant -> the paper's lambda_d / lambda_od
 
@@ -26,8 +27,8 @@ VARIANTS = {'i': 10.0, 'ii': 1.0}       # variant -> the paper's lambda_d / lamb
 class DIPVAE(VAE):
     """DIP-VAE (Kumar et al. 2018): ELBO + a penalty pushing the codes' covariance to I; variant i or ii."""
 
-    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
-                 variant: str = 'i', lambda_od: float = 10.0, lambda_d: float | None = None,
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: Count = 12,
+                 variant: str = 'i', lambda_od: Weight = 10.0, lambda_d: Weight | None = None,
                  criterion: str = 'auto'):
         variant = str(variant).lower()
         if variant not in VARIANTS:

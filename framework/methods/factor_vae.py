@@ -22,6 +22,7 @@ from ..config import Builder
 from ..registry import register
 from .base import OptimizerSpec
 from .vae import VAE, gaussian_kl
+from ..values import Count, Weight
 
 
 def permute_dims(z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -62,8 +63,8 @@ class Discriminator(nn.Module):
 class FactorVAE(VAE):
     """FactorVAE: VAE + reg_wt (γ) * total correlation estimated by a discriminator with its own Adam."""
 
-    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 10,
-                 reg_wt: float = 40.0, criterion: str = 'auto', disc_width: int = 1000, disc_depth: int = 6,
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: Count = 10,
+                 reg_wt: Weight = 40.0, criterion: str = 'auto', disc_width: int = 1000, disc_depth: int = 6,
                  disc_lr: float = 1.0e-4, disc_betas: tuple[float, float] = (0.5, 0.9)):
         super().__init__(encoder, decoder, observation_shape, latent_dim, float(reg_wt), criterion)
         self.discriminator = Discriminator(self.latent_dim, disc_width, disc_depth)

@@ -7,6 +7,7 @@ from ..config import Builder
 from ..errors import ConfigError
 from ..registry import register
 from .base import AutoencoderMethod, GaussianPrior
+from ..values import Count, Weight
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -24,8 +25,8 @@ def sae_code_kl(mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
 class VAE(GaussianPrior, AutoencoderMethod):
     """Gaussian VAE: reconstruction + reg_wt * KL; reg_wt > 1 is the β-VAE."""
 
-    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
-                 reg_wt: float = 1.0, criterion: str = 'auto', kl_form: str = 'standard'):
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: Count = 12,
+                 reg_wt: Weight = 1.0, criterion: str = 'auto', kl_form: str = 'standard'):
         super().__init__(observation_shape, latent_dim, criterion)
         if kl_form not in ('standard', 'sae-code'):
             raise ConfigError(f"kl_form must be 'standard' or 'sae-code', got {kl_form!r}")

@@ -7,6 +7,7 @@ from ..config import Builder
 from ..registry import register
 from .ae import Autoencoder
 from .base import GaussianPrior
+from ..values import Count, Weight
 
 
 def imq_kernel(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:
@@ -32,8 +33,8 @@ class WAE(GaussianPrior, Autoencoder):
     it false for the textbook WAE.
     """
 
-    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: int = 12,
-                 reg_wt: float = 10.0, criterion: str = 'auto', kernel_scale: float | None = None,
+    def __init__(self, encoder: Builder, decoder: Builder, observation_shape, latent_dim: Count = 12,
+                 reg_wt: Weight = 10.0, criterion: str = 'auto', kernel_scale: float | None = None,
                  batch_scaled_mmd: bool = True):
         super().__init__(encoder, decoder, observation_shape, latent_dim, reg_wt, criterion)
         self.kernel_scale = float(kernel_scale) if kernel_scale else float(self.latent_dim)

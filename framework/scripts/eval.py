@@ -12,7 +12,7 @@ from .. import runs
 from ..data.base import SPLITS
 from ..registry import register
 from ..settings import setting, settings_from
-from .common import load_run
+from ..loading import load_run
 
 
 @dataclass
@@ -27,8 +27,8 @@ class EvalSettings:
 def evaluate(cfg):
     """Score a trained run on its validation or test split; writes results/<ident>.json."""
     settings = settings_from(cfg, EvalSettings)
-    run = load_run(cfg, split=settings.mode)
-    return evaluate_split(run.method, run.dataset, run.device, run.run_dir, settings.ident, settings.mode,
+    run = load_run(cfg)
+    return evaluate_split(run.method, run.dataset(settings.mode), run.device, run.run_dir, settings.ident, settings.mode,
                           run.step, batch_size=settings.batch_size, max_batches=settings.eval_batches)
 
 

@@ -28,14 +28,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import runs
-from ..config import ROOT, compose, load_yaml, to_plain
+from ..config import ROOT, compose, load_yaml
+from ..config.provenance import COMMAND_LINE
 from ..errors import ConfigError, DataError, FrameworkError
 from ..metrics.common import needs_factors
 from ..metrics.estimate import estimate_suite, format_duration
 from ..metrics.suite import is_current, metrics_needing_factors, protocol_of, run_suite
 from ..registry import register
 from ..settings import settings_from
-from .common import component_name, load_run, runs_root
+from ..loading import load_run
+from .common import component_name, runs_root
 from .stopping import EXIT_STATUS, stop_on_signals
 
 SUITE_DIR = ROOT / 'config' / 'eval'
@@ -85,9 +87,7 @@ class Progress:
 def eval_metrics(cfg):
     """Score trained runs with a disentanglement metric suite, saving each metric as it finishes."""
     settings = settings_from(cfg, EvalMetricsSettings)
-    if settings.metrics is not None:        # omnifig's pull drops a metric written `dci: {}`; the plain config keeps it
-        settings.metrics = to_plain(cfg).get('metrics')
-    load = cfg.pull('load', None, silent=True)
+    load = cfg.get('load', None)
     if load is None:
         raise ConfigError('eval-metrics scores a trained run: `fig eval-metrics --load RUN` '
                           '(a run name under trained_nets/, a path, several runs, or a folder of runs).')
@@ -111,7 +111,7 @@ def eval_metrics(cfg):
 def score_runs(cfg, settings: EvalMetricsSettings, named: Suite | None, paths: list[Path], progress: Progress) -> dict:
     """Score each run (each resumes like one run), then write the table of configurations (``summarize_runs``)."""
     keys = set(EvalMetricsSettings.__dataclass_fields__) | {'load'}
-    overrides = {k: v for k, v in to_plain(cfg).items() if k not in keys}
+    overrides = {k: v for k, v in cfg.to_dict().items() if k not in keys}
     reports = []
     for path in paths:
         run_cfg = compose(str(path / runs.RUN_CONFIG_FILE), **overrides, load=str(path))
@@ -126,8 +126,8 @@ def score_runs(cfg, settings: EvalMetricsSettings, named: Suite | None, paths: l
 def score_run(cfg, settings: EvalMetricsSettings, named: Suite | None = None, progress: Progress | None = None) -> dict:
     """Score the run of ``cfg`` (``--load RUN``) with its suite, saving the JSON after every metric."""
     progress = progress or Progress()
-    run = load_run(cfg, split='full')
-    dataset = run.dataset
+    run = load_run(cfg)
+    dataset = run.dataset('full')
     suite = named or dataset_suite(cfg, dataset, settings)
     needing = metrics_needing_factors(suite.metrics, dataset)
     if needing:
@@ -136,7 +136,7 @@ def score_run(cfg, settings: EvalMetricsSettings, named: Suite | None = None, pr
                         f'with factors, or use `fig eval --load RUN` for reconstruction scores.')
     ident = settings.ident or suite.ident
     path = run.run_dir / 'results' / f'{ident}.json'
-    checkpoint = cfg.pull('checkpoint', runs.LAST_CHECKPOINT, silent=True)
+    checkpoint = cfg.get('checkpoint', None) or runs.LAST_CHECKPOINT
     previous = {} if settings.recompute else earlier_results(path, run.step)
     protocols = {name: protocol_of(name, params)[1] for name, params in suite.metrics.items()}
     report = {
@@ -238,8 +238,8 @@ def named_suite(cfg, settings: EvalMetricsSettings) -> Suite | None:
     """The suite named on the command line (config files or ``--metrics``); None to use the dataset's suite."""
     if settings.metrics is None:
         return None
-    files = [name for name in getattr(cfg, 'cro', ()) if _defines_metrics(cfg, name)]
-    argv = cfg.pull('_meta.argv', [], silent=True) or []
+    files = [label for label, raw in cfg.sources if _defines_metrics(label, raw)]
+    argv = cfg.argv
     inline = any(t == '--metrics' or t.startswith(('--metrics.', '--metrics=')) for t in argv)
     if files:
         name, stem = '+'.join(files), '+'.join(Path(n).stem if n.endswith(('.yaml', '.yml')) else Path(n).name
@@ -268,14 +268,11 @@ def _checked(suite, name: str) -> dict:
     return {metric: dict(params or {}) for metric, params in suite.items()}
 
 
-def _defines_metrics(cfg, name: str) -> bool:
-    if name.endswith(runs.RUN_CONFIG_FILE):
+def _defines_metrics(label: str, raw) -> bool:
+    """Whether a config file (not the command line, not a run's saved config) sets ``metrics``."""
+    if label == COMMAND_LINE or label.endswith(runs.RUN_CONFIG_FILE):
         return False
-    try:
-        data = load_yaml(cfg.manager.find_config_path(name))
-    except Exception:           # a name omnifig resolves without a file of ours
-        return False
-    return isinstance(data, dict) and 'metrics' in data
+    return isinstance(raw, dict) and 'metrics' in raw
 
 
 # --------------------------------------------------------------------------- what a stop leaves behind

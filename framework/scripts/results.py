@@ -41,7 +41,7 @@ def results(cfg):
     """Average every run's scores per configuration (over seeds): a table, results.csv and plots."""
     s = settings_from(cfg, ResultsSettings)
     root = runs_root_of(cfg)
-    load = cfg.pull('load', None, silent=True)
+    load = cfg.get('load', None)
     sources = _split(s.runs) + ([] if load is None else [load] if isinstance(load, (str, Path)) else list(load))
     if not sources:
         raise ConfigError('fig results needs runs: `--runs SWEEP` (a sweep name or folder, a run, or a folder of '

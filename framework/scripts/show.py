@@ -1,21 +1,26 @@
-"""``fig show <configs...> [--key value]``: the composed config, each value with the file it came from."""
+"""``fig show <configs...> [--key value]``: the composed config, each value with the file it came from, then the
+values each component will be built with (the effective config), and what ``fig train`` would refuse."""
 from __future__ import annotations
 
-from ..config import to_plain
+from ..config.effective import OWNER_SHAPES, SET_BY_OWNER, SET_BY_SCRIPT
 from ..config.keys import check_config
-from ..config.provenance import config_sources, origin
+from ..config.provenance import COMMAND_LINE
+from ..config.shadowing import component_nodes
 from ..errors import FrameworkError
 from ..registry import register
 from ..settings import AnyKeys
+from ..values import argument_specs
 
 
 @register.script('show', settings=AnyKeys)
 def show(cfg):
     """Print the composed config and which config file (or flag) each value came from.
 
-    The config is also checked as `fig train` would check it; what train would refuse is printed at the end.
+    Then the effective config: every constructor argument of every component as it will be built (from its own
+    node, an enclosing one, or the signature default). The config is also checked as `fig train` would check it;
+    what train would refuse is printed at the end.
     """
-    text = format_provenance(cfg)
+    text = format_provenance(cfg) + '\n\n' + format_effective(cfg)
     verdict = train_verdict(cfg)
     if verdict:
         text += '\n\n' + verdict
@@ -33,7 +38,6 @@ def train_verdict(cfg) -> str:
 
 
 def format_provenance(cfg) -> str:
-    sources = config_sources(cfg)
     lines = []
 
     def walk(value, path, depth):
@@ -44,9 +48,49 @@ def format_provenance(cfg) -> str:
                     lines.append(f'{pad}{key}:')
                     walk(child, path + (key,), depth + 1)
                 else:
-                    label = origin(sources, path + (key,))
-                    label = 'command line' if label == 'the command line' else label
-                    label = label or 'default (constructor signature)'
-                    lines.append(f'{pad}{key}: {child!r}'.ljust(48) + f'  # {label}')
-    walk(to_plain(cfg), (), 0)
+                    lines.append(f'{pad}{key}: {child!r}'.ljust(48) + f'  # {_label(cfg, path + (key,))}')
+    walk(cfg.to_dict(), (), 0)
     return '\n'.join(lines)
+
+
+def format_effective(cfg) -> str:
+    """Each component's arguments as they will be built, with the key each value is read from."""
+    from .. import registry
+    lines = ['# What the components are built with (each argument from its own node, an enclosing node, or the '
+             'default):']
+    for path, node in component_nodes(cfg.to_dict()):
+        view = cfg.node('.'.join(path)) if path else cfg
+        lines.append(f'{".".join(path) or "(root)"}: {node["_type"]}')
+        try:
+            specs = argument_specs(registry.get(*registry.split_type(node['_type'])).obj)
+        except FrameworkError as exc:
+            lines.append(f'  # {exc}')
+            continue
+        kind = node['_type'].split('/')[0]
+        for name, spec in specs.items():
+            if name in OWNER_SHAPES.get(kind, ()):
+                lines.append(f'  {name}: {SET_BY_OWNER}')
+                continue
+            found = view.lookup(name)
+            if found is None:
+                value = SET_BY_SCRIPT if spec.default is _missing() else spec.default
+                where = 'default'
+            else:
+                at, value = found
+                if isinstance(value, dict) and value.get('_type'):
+                    continue
+                where = f'{".".join(at)} ({_label(cfg, at)})'
+            lines.append(f'  {name}: {value!r}'.ljust(48) + f'  # {where}')
+    return '\n'.join(lines)
+
+
+def _label(cfg, path: tuple) -> str:
+    label = cfg.origin(path)
+    if label == COMMAND_LINE:
+        return 'command line'
+    return label or 'default (constructor signature)'
+
+
+def _missing():
+    import dataclasses
+    return dataclasses.MISSING

@@ -36,12 +36,12 @@ def train(cfg):
     """Train a method on a dataset (a new run, or `--load RUN --resume` to continue one)."""
     settings = settings_from(cfg, TrainSettings)
     run_settings = settings_from(cfg, TrainRunSettings)
-    load = cfg.pull('load', None, silent=True)
+    load = cfg.get('load', None)
     if run_settings.resume and load is None:
         raise ConfigError('--resume continues a run: give it with `--load RUN`.')
     if run_settings.resume and not isinstance(load, (str, Path)):
         raise ConfigError('--resume continues one run: give a single `--load RUN`.')
-    device = distributed.resolve_device(cfg.pull('device', 'auto', silent=True))
+    device = distributed.resolve_device(cfg.get('device', 'auto'))
     group = distributed.init_process_group(device)
     try:
         seed_everything(settings.seed)
@@ -54,7 +54,7 @@ def train(cfg):
         checkpoint = None
         if run_settings.resume:
             run_dir = Path(load)
-            checkpoint = runs.load_for_resume(run_dir / runs.CHECKPOINT_DIR, cfg.pull('checkpoint', None, silent=True),
+            checkpoint = runs.load_for_resume(run_dir / runs.CHECKPOINT_DIR, cfg.get('checkpoint', None),
                                               map_location=trainer.device)
         else:
             run_dir = None

@@ -40,9 +40,9 @@ def run_sweep(grid: Grid, settings, runs_root: Path, say=print) -> int:
     points = grid.points()
     name = _safe(settings.name) if settings.name else default_name(grid)
     folder = sweeps_root(runs_root) / name
-    validate(grid, points)
+    effective = validate(grid, points)
     if settings.dry_run:
-        say(format_dry_run(grid, points, name, folder))
+        say(format_dry_run(grid, points, name, folder, effective))
         return 0
     with SweepLock(folder):
         state = _open_state(folder, name, grid, points, settings)
@@ -56,12 +56,36 @@ def run_sweep(grid: Grid, settings, runs_root: Path, say=print) -> int:
         return _exit_status(state, [p.name for p in points], stopped, say)
 
 
-def format_dry_run(grid: Grid, points: list[Point], name: str, folder: Path) -> str:
+def format_dry_run(grid: Grid, points: list[Point], name: str, folder: Path, effective: list[dict]) -> str:
+    """The runs with the effective values that differ between them, then the values they share."""
+    from ..config.effective import differences
+    from ..config.saving import dump_yaml
+    varying = list(dict.fromkeys(k for values in effective[1:] for k in differences(effective[0], values)))
     lines = [f'sweep {name}: {len(points)} runs in {folder}',
              f'  shared: fig train {" ".join(grid.base_command())}']
-    for point in points:
-        lines.append(f'  {point.name}: {" ".join(point.flags())}')
+    for point, values in zip(points, effective):
+        built = ', '.join(f'{key}={_dotted_get(values, key)!r}' for key in varying)
+        lines.append(f'  {point.name}: {" ".join(point.flags())}' + (f'  ->  {built}' if built else ''))
+    shared = _without(effective[0], varying) if effective else {}
+    lines += ['', 'Effective config shared by every run (what the components are built with):',
+              dump_yaml(shared).rstrip()]
     return '\n'.join(lines)
+
+
+def _dotted_get(values: dict, dotted: str):
+    for part in dotted.split('.'):
+        values = values.get(part) if isinstance(values, dict) else None
+    return values
+
+
+def _without(values: dict, dotted_keys: list[str]) -> dict:
+    out = {}
+    for key, value in values.items():
+        inner = [k.split('.', 1)[1] for k in dotted_keys if k.startswith(key + '.')]
+        if key in dotted_keys:
+            continue
+        out[key] = _without(value, inner) if isinstance(value, dict) else value
+    return out
 
 
 # --------------------------------------------------------------------------- helpers

@@ -24,6 +24,7 @@ from framework import register
 from framework.errors import ConfigError
 from framework.logging import make_grid, save_png
 from framework.runs import write_json_atomic
+from framework import load_run
 from framework.settings import settings_from
 
 from .jacobian import full_jacobian, orthogonality_scores, spectral_norm_sq
@@ -42,9 +43,9 @@ class GdraeEvalSettings:
 @register.script('gdrae-eval', settings=GdraeEvalSettings)
 def gdrae_eval(cfg):
     """GDRAE's evaluation: Jacobian checks, singular values, Sector2D correspondence or traversals."""
-    from framework.scripts.common import load_run
     settings = settings_from(cfg, GdraeEvalSettings)
-    run = load_run(cfg, split=settings.mode)
+    run = load_run(cfg)
+    dataset = run.dataset(settings.mode)
     method = run.method
     if not hasattr(method, 'log_singular_values'):
         raise ConfigError(f'{run.run_dir} is not a gdrae run; gdrae-eval reads the Jacobians of its flow decoder.')
@@ -61,11 +62,11 @@ def gdrae_eval(cfg):
     result.update(jacobian_report(method, jacob_points, generator))
     save_bar_plot(result['predicted_sv'], images / f'{ident}_singular_values.png')
     if len(method.observation_shape) == 1 and method.latent_dim >= 2:
-        codes, polar = encode_with_polar(method, run.dataset, num_points, generator)
+        codes, polar = encode_with_polar(method, dataset, num_points, generator)
         result.update(correspondence(codes, polar))
-        save_chart(method, codes, polar, run.dataset, images / f'{ident}_chart.png')
+        save_chart(method, codes, polar, dataset, images / f'{ident}_chart.png')
     elif len(method.observation_shape) == 3:
-        save_png(traversal_grid(method, run.dataset, generator), images / f'{ident}_traversals.png')
+        save_png(traversal_grid(method, dataset, generator), images / f'{ident}_traversals.png')
     result['seconds'] = round(time.perf_counter() - start, 3)
     write_json_atomic(Path(run.run_dir) / 'results' / f'{ident}.json', result)
     summary = {k: v for k, v in result.items() if isinstance(v, float)}

@@ -12,6 +12,7 @@ import torch
 
 from framework import register
 from framework.errors import ConfigError
+from framework import load_run
 from framework.settings import settings_from
 
 from . import ops
@@ -30,10 +31,10 @@ def liegroup_basis(cfg):
     """Heatmaps of the learned Lie algebra basis A_i, ±4 traversals, product/commutator norms of a run."""
     from framework.logging import make_grid, save_png
     from framework.runs import write_json_atomic
-    from framework.scripts.common import load_run
 
     settings = settings_from(cfg, BasisSettings)
-    run = load_run(cfg, split='val')
+    run = load_run(cfg)
+    dataset = run.dataset('val')
     method = run.method
     if not hasattr(method.decoder, 'basis'):
         raise ConfigError(f'{run.run_dir} was not trained with a/liegroup m/liegroup: its decoder has no Lie basis.')
@@ -44,8 +45,8 @@ def liegroup_basis(cfg):
 
     span, steps = settings.traversal_span, settings.traversal_steps
     with torch.no_grad():
-        x = run.dataset.batch(torch.arange(1))['x'].to(run.device)
-        if len(run.dataset.observation_shape) == 3:
+        x = dataset.batch(torch.arange(1))['x'].to(run.device)
+        if len(dataset.observation_shape) == 3:
             code = method.represent(x)[0]
             values = torch.linspace(-span, span, steps, device=code.device)
             codes = code.repeat(code.numel() * steps, 1)

@@ -116,7 +116,7 @@ def sbd(cfg):
     """Simultaneous block diagonalisation: common U, blocks by spectral clustering, factor attribution, PNGs."""
     s = settings_from(cfg, SbdSettings)
     run = load_runs(cfg, s)[0]
-    method, sequences = run.method, run.dataset
+    method, sequences = run.method, run.sequences
     moving = moving_factors(sequences, s)
     generator = torch.Generator().manual_seed(s.eval_seed)
     Ms = collect_transitions(method, sequences, s.num_sequences, s.length, generator, s.sbd_batch_size,

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from framework import register, registry
+from framework import load_run, register, registry
 from framework.errors import ConfigError
 from framework.logging import make_grid, save_png
 from framework.runs import write_json_atomic
@@ -51,10 +51,10 @@ class GenSettings(SequenceEvalSettings):
 
 def load_runs(cfg, settings: SequenceEvalSettings) -> list:
     """Every run named by ``--load`` (one, or a list), rebuilt from its own saved config with its dataset's
-    ``eval_part`` and split ``full`` (the evaluation draws its own sequences, so no split is needed)."""
+    ``eval_part``; each run's ``sequences`` is its full sequence dataset (the evaluation draws its own sequences,
+    so no split is needed)."""
     from framework.config import compose
-    from framework.scripts.common import load_run
-    load = cfg.pull('load', None, silent=True)
+    load = cfg.get('load', None)
     if load is None:
         raise ConfigError('This script needs a run: `--load RUN [RUN ...]`.')
     if isinstance(load, str) and load.startswith('['):
@@ -62,15 +62,16 @@ def load_runs(cfg, settings: SequenceEvalSettings) -> list:
     if isinstance(load, (str, Path)):
         configs = [cfg]
     else:
-        device = cfg.pull('device', 'auto', silent=True)
+        device = cfg.get('device', 'auto')
         configs = [compose(str(Path(path) / 'config.yaml'), load=str(path), device=device) for path in load]
     runs = []
     for run_cfg in configs:
         if settings.eval_part and _accepts_part(run_cfg):
-            run_cfg.push('dataset.part', settings.eval_part, silent=True)
-        run = load_run(run_cfg, split='full')
-        if not run.dataset.is_sequence:
-            raise ConfigError(f'{run.run_dir}: {run.dataset.name} is not a sequence dataset; the MSP evaluation '
+            run_cfg.set('dataset.part', settings.eval_part)
+        run = load_run(run_cfg)
+        run.sequences = run.dataset('full')
+        if not run.sequences.is_sequence:
+            raise ConfigError(f'{run.run_dir}: {run.sequences.name} is not a sequence dataset; the MSP evaluation '
                               f'reads runs of sequence methods (m/msp, m/neural-m, ...).')
         runs.append(run)
     return runs
@@ -78,7 +79,7 @@ def load_runs(cfg, settings: SequenceEvalSettings) -> list:
 
 def _accepts_part(run_cfg) -> bool:
     """Whether the run's dataset has published parts (a ``part`` argument: mnist, mnist-seq, smallnorb)."""
-    type_name = run_cfg.pull('dataset._type', None, silent=True)
+    type_name = run_cfg.get('dataset._type', None)
     if type_name is None:
         return False
     return 'part' in inspect.signature(registry.get(*registry.split_type(type_name)).obj).parameters
@@ -136,8 +137,8 @@ def eval_msp(cfg):
     results = {}
     runs = load_runs(cfg, s)
     for run in runs:
-        moving = moving_factors(run.dataset, s)
-        scores = prediction_errors(run.method, run.dataset, s.length, s.num_batches, s.eval_batch_size,
+        moving = moving_factors(run.sequences, s)
+        scores = prediction_errors(run.method, run.sequences, s.length, s.num_batches, s.eval_batch_size,
                                    s.eval_seed, run.device, moving)
         result = {'ident': ident, 'step': run.step, 'method': type(run.method).__name__, 'length': s.length,
                   'T_cond': run.method.T_cond, 'active_factors': list(moving), 'eval_part': s.eval_part,
@@ -184,8 +185,8 @@ def gen(cfg):
     s = settings_from(cfg, GenSettings)
     run = load_runs(cfg, s)[0]
     generator = torch.Generator().manual_seed(s.eval_seed)
-    x = run.dataset.sample_sequences(s.gen_sequences, s.length, generator,
-                                     moving=moving_factors(run.dataset, s))['x'].to(run.device)
+    x = run.sequences.sample_sequences(s.gen_sequences, s.length, generator,
+                                     moving=moving_factors(run.sequences, s))['x'].to(run.device)
     Tc = run.method.T_cond
     if s.length <= Tc:
         raise ConfigError(f'--length {s.length} must exceed the method\'s T_cond={Tc}.')

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from framework import register
 from framework.errors import ConfigError
 from framework.runs import write_json_atomic
+from framework import load_run
 from framework.settings import settings_from
 
 from .responses import (conditioned_response_matrix_2022, factor_response_matrix_2021, factor_responses_2021,
@@ -46,7 +47,6 @@ RESPONSE_BASES = ('prior', 'data')
 @register.script('responses', settings=ResponseSettings)
 def responses(cfg):
     """Latent response matrices and factor-response matrices of a run (2021 and 2022 definitions, separately)."""
-    from framework.scripts.common import load_run
     settings = settings_from(cfg, ResponseSettings)
     variants = ('2021', '2022') if settings.variant in (None, 'both') else (str(settings.variant),)
     if set(variants) - {'2021', '2022'}:
@@ -54,8 +54,8 @@ def responses(cfg):
     if settings.response_base not in RESPONSE_BASES:
         raise ConfigError(f"--response-base must be one of {', '.join(RESPONSE_BASES)}, got "
                           f"{settings.response_base!r}.")
-    run = load_run(cfg, split=settings.mode)
-    method, dataset, device = run.method, run.dataset, run.device
+    run = load_run(cfg)
+    method, dataset, device = run.method, run.dataset(settings.mode), run.device
     if not hasattr(method, 'decode'):
         raise ConfigError(f'{type(method).__name__} has no decode(): latent responses need a decoder.')
     response = make_response(method.represent, method.decode)
@@ -164,10 +164,10 @@ def generated(method, kind: str, n: int, generator: torch.Generator, bank: torch
     return method.decode(hybridize(bank, n, generator, groups))
 
 
-def code_bank(run, generator: torch.Generator, size: int = 1024) -> torch.Tensor:
-    """Codes of ``size`` random observations of the run's split: the pool hybrids draw from."""
+def code_bank(run, dataset, generator: torch.Generator, size: int = 1024) -> torch.Tensor:
+    """Codes of ``size`` random observations of ``dataset`` (a split of the run): the pool hybrids draw from."""
     from framework.hybrid import encode_bank
-    return encode_bank(run.method, run.dataset, min(size, len(run.dataset)), run.device, generator)
+    return encode_bank(run.method, dataset, min(size, len(dataset)), run.device, generator)
 
 
 def sample_kinds(method) -> list[str]:
@@ -187,17 +187,17 @@ class SampleSettings:
 def sae_samples(cfg):
     """Grids of hybrid, block-hybrid (SAE decoder blocks) and prior samples of an image run: images/samples-*.png."""
     from framework.logging import make_grid, save_png
-    from framework.scripts.common import load_run
     settings = settings_from(cfg, SampleSettings)
-    run = load_run(cfg, split='train')
-    if len(run.dataset.observation_shape) != 3:
-        raise ConfigError(f'{run.dataset.name} observations are not images; sae-samples draws image grids.')
+    run = load_run(cfg)
+    dataset = run.dataset('train')
+    if len(dataset.observation_shape) != 3:
+        raise ConfigError(f'{dataset.name} observations are not images; sae-samples draws image grids.')
     num = settings.grid_size
     generator = torch.Generator().manual_seed(settings.sample_seed)
     out = run.run_dir / 'images'
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    bank = code_bank(run, generator, settings.bank_size)
+    bank = code_bank(run, dataset, generator, settings.bank_size)
     for kind in sample_kinds(run.method):
         images = generated(run.method, kind, num * num, generator, bank)
         save_png(make_grid(images, nrow=num), out / f'samples-{kind}.png')
@@ -219,7 +219,6 @@ class FidSettings:
 @register.script('sae-fid', settings=FidSettings)
 def sae_fid(cfg):
     """FID of reconstructions, hybrid, block-hybrid and prior samples (needs local Inception weights)."""
-    from framework.scripts.common import load_run
     from .fid import DEFAULT_WEIGHTS, frechet_distance, inception_features, load_inception, statistics
     settings = settings_from(cfg, FidSettings)
     weights = Path(settings.inception_weights or DEFAULT_WEIGHTS)
@@ -229,20 +228,21 @@ def sae_fid(cfg):
         tqdm.write(message)
         return {'skipped': True, 'reason': message}
     mode = settings.mode
-    run = load_run(cfg, split=mode)
-    if len(run.dataset.observation_shape) != 3:
-        raise ConfigError(f'{run.dataset.name} observations are not images; FID needs images.')
+    run = load_run(cfg)
+    dataset = run.dataset(mode)
+    if len(dataset.observation_shape) != 3:
+        raise ConfigError(f'{dataset.name} observations are not images; FID needs images.')
     n = settings.fid_samples
     generator = torch.Generator().manual_seed(settings.sample_seed)
     net = load_inception(weights, run.device)
-    indices = torch.randperm(len(run.dataset), generator=generator)[:n]
-    real = torch.cat([run.dataset.batch(chunk)['x'] for chunk in indices.split(256)])
+    indices = torch.randperm(len(dataset), generator=generator)[:n]
+    real = torch.cat([dataset.batch(chunk)['x'] for chunk in indices.split(256)])
     reference = statistics(inception_features(net, real))
     scores = {}
     with torch.no_grad():
         recs = torch.cat([run.method.reconstruct(chunk.to(run.device)).cpu() for chunk in real.split(256)])
     scores['rec_fid'] = frechet_distance(*reference, *statistics(inception_features(net, recs)))
-    bank = code_bank(run, generator, settings.bank_size)
+    bank = code_bank(run, dataset, generator, settings.bank_size)
     for kind in sample_kinds(run.method):
         images = torch.cat([generated(run.method, kind, len(chunk), generator, bank).cpu()
                             for chunk in torch.arange(n).split(256)])

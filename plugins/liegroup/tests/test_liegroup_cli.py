@@ -45,12 +45,12 @@ def test_dataset_variants():
     from framework.data.base import InMemoryDataset
     import torch
     shapes = compose('a/liegroup', 'm/liegroup-3dshapes', 'd/shapes3d-synth')
-    assert shapes.pull('subgroup_sizes_ls') == [400] and shapes.pull('hy_hes') == 20.0
-    assert shapes.pull('recons_loss_type') == 'l2' and shapes.pull('steps') == 131250
+    assert shapes.get('subgroup_sizes_ls') == [400] and shapes.get('hy_hes') == 20.0
+    assert shapes.get('recons_loss_type') == 'l2' and shapes.get('steps') == 131250
     sprites = compose('a/liegroup', 'm/liegroup-dsprites', 'd/dsprites')
-    assert sprites.pull('subgroup_sizes_ls') == [100] and sprites.pull('hy_hes') == 40.0
-    assert sprites.pull('recons_loss_type') == 'bce' and sprites.pull('steps') == 201600
-    assert sprites.pull('lr') == 1.0e-4 and sprites.pull('batch_size') == 256
+    assert sprites.get('subgroup_sizes_ls') == [100] and sprites.get('hy_hes') == 40.0
+    assert sprites.get('recons_loss_type') == 'bce' and sprites.get('steps') == 201600
+    assert sprites.get('lr') == 1.0e-4 and sprites.get('batch_size') == 256
     # the composed config builds the paper's model: one 20x20 subgroup for RGB images
     method = build_method(shapes, InMemoryDataset(torch.zeros(1, 3, 64, 64, dtype=torch.uint8)))
     assert [tuple(a.shape) for a in method.decoder.basis] == [(10, 20, 20)]

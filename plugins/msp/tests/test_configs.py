@@ -21,15 +21,15 @@ PAPER = [
 @pytest.mark.parametrize('names,k,n_blocks,length', PAPER)
 def test_paper_configs_compose(names, k, n_blocks, length):
     cfg = compose(*names)
-    assert cfg.pull('encoder.k') == k and cfg.pull('decoder.n_blocks') == n_blocks
-    assert cfg.pull('sequence.length') == length
-    assert cfg.pull('dim_m') == 256 and cfg.pull('dim_a') == 16
-    assert cfg.pull('lr') == pytest.approx(3e-4) and cfg.pull('batch_size') == 32
-    assert cfg.pull('split.val') == 0.0 and cfg.pull('split.test') == 0.0       # the paper trains on all of it
+    assert cfg.get('encoder.k') == k and cfg.get('decoder.n_blocks') == n_blocks
+    assert cfg.get('sequence.length') == length
+    assert cfg.get('dim_m') == 256 and cfg.get('dim_a') == 16
+    assert cfg.get('lr') == pytest.approx(3e-4) and cfg.get('batch_size') == 32
+    assert cfg.get('split.val') == 0.0 and cfg.get('split.test') == 0.0       # the paper trains on all of it
 
 
 def test_smallnorb_trains_on_the_training_half():
-    assert compose('a/msp-resnet/smallnorb', 'm/msp', 'd/msp-smallnorb').pull('dataset.part') == 'train'
+    assert compose('a/msp-resnet/smallnorb', 'm/msp', 'd/msp-smallnorb').get('dataset.part') == 'train'
 
 
 def test_dead_hyperparameters_are_gone():
@@ -39,7 +39,7 @@ def test_dead_hyperparameters_are_gone():
     assert {'ridge', 'bd_wt'} <= params['msp']
     assert 'ridge' not in params['neural-m'] and 'bd_wt' in params['neural-m']
     assert not {'ridge', 'bd_wt'} & params['neural-transition']
-    assert compose('a/msp-tiny', 'm/neural-transition').pull('bd_wt', None, silent=True) is None
+    assert compose('a/msp-tiny', 'm/neural-transition').get('bd_wt', None) is None
 
 
 PAPER_EVAL = [('mnist', 10, 31, 'train'), ('3ds', 8, 157, 'test'), ('smallnorb', 6, 157, 'train')]
@@ -49,11 +49,11 @@ PAPER_EVAL = [('mnist', 10, 31, 'train'), ('3ds', 8, 157, 'test'), ('smallnorb',
 def test_paper_evaluation_configs(name, length, batches, sbd_part):
     """The paper's sequence counts and lengths; every key is a field of the script's settings."""
     cfg = compose(f'eval/msp-paper-{name}')
-    assert cfg.pull('length') == length and cfg.pull('num_batches') == batches and cfg.pull('eval_batch_size') == 32
-    assert cfg.pull('eval_part', 'test') == 'test'
+    assert cfg.get('length') == length and cfg.get('num_batches') == batches and cfg.get('eval_batch_size') == 32
+    assert cfg.get('eval_part', 'test') == 'test'
     cfg = compose(f'eval/sbd-paper-{name}')
-    assert cfg.pull('length') == length and cfg.pull('num_sequences') == 3232 and cfg.pull('num_per_factor') == 110
-    assert cfg.pull('eval_part', 'test') == sbd_part
+    assert cfg.get('length') == length and cfg.get('num_sequences') == 3232 and cfg.get('num_per_factor') == 110
+    assert cfg.get('eval_part', 'test') == sbd_part
     for script, fields in (('msp-paper', EvalMspSettings), ('sbd-paper', SbdSettings)):
         keys = {k for k in to_plain(compose(f'eval/{script}-{name}')) if not k.startswith('_')}
         assert keys <= set(fields.__dataclass_fields__), keys
@@ -61,5 +61,5 @@ def test_paper_evaluation_configs(name, length, batches, sbd_part):
 
 def test_3dshapes_sequences_fix_the_shape():
     cfg = compose('a/msp-resnet/3dshapes', 'm/msp', 'd/msp-3ds')
-    assert dict(cfg.pull('sequence.fixed')) == {'shape': 0}
-    assert cfg.pull('steps') == 50000 and cfg.pull('step_size') == 40000
+    assert dict(cfg.get('sequence.fixed')) == {'shape': 0}
+    assert cfg.get('steps') == 50000 and cfg.get('step_size') == 40000

@@ -19,9 +19,9 @@ METHODS = ['msp', 'msp-fixed-blocks', 'msp-rec', 'neural-m', 'neural-transition'
 def test_each_method_trains_a_few_steps(name, tmp_path):
     length = 6 if name == 'msp-2nd-order' else 3
     cfg = compose('a/msp-tiny', f'm/{name}', 'd/msp-toy-shifts', batch_size=4, steps=3, log_every=1, progress=False)
-    dataset = as_sequences(cfg.pull('dataset'), length=length)
-    cfg.push('observation_shape', list(dataset.observation_shape))
-    method = cfg.pull('method')
+    dataset = as_sequences(cfg.build('dataset'), length=length)
+    cfg.set('observation_shape', list(dataset.observation_shape))
+    method = cfg.build('method')
     assert method.batch_form == 'sequences'
     if name == 'msp-2nd-order':
         assert method.T_cond == 5
@@ -88,9 +88,9 @@ def test_toy_grid_is_the_shifted_pattern_in_row_major_order():
 def toy_msp(seed=0):
     seed_everything(seed)
     cfg = compose('a/msp-tiny', 'm/msp', 'd/msp-toy-shifts')
-    data = as_sequences(cfg.pull('dataset'), length=3, num_sequences=8)
-    cfg.push('observation_shape', list(data.observation_shape))
-    return cfg.pull('method'), data
+    data = as_sequences(cfg.build('dataset'), length=3, num_sequences=8)
+    cfg.set('observation_shape', list(data.observation_shape))
+    return cfg.build('method'), data
 
 
 def settings(steps):

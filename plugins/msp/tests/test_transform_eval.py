@@ -44,10 +44,10 @@ def test_mnist_is_trained_on_the_training_part_and_evaluated_on_the_test_part(tm
         '--runs_root', tmp_path / 'runs')
     run_dir = only_run(tmp_path / 'runs')
     cfg = compose(str(run_dir / 'config.yaml'), load=str(run_dir))
-    assert cfg.pull('dataset.part') == 'train' and cfg.pull('split.val') == 0.0
+    assert cfg.get('dataset.part') == 'train' and cfg.get('split.val') == 0.0
     run = load_runs(cfg, SequenceEvalSettings())[0]
-    digits = run.dataset.base.batch(torch.arange(4))['x']
+    digits = run.sequences.base.batch(torch.arange(4))['x']
     assert (digits.amax((1, 2, 3)) * 255).round().tolist() == [200.0] * 4        # the test part's digits
     cfg = compose(str(run_dir / 'config.yaml'), load=str(run_dir))
     run = load_runs(cfg, SequenceEvalSettings(eval_part='train'))[0]
-    assert (run.dataset.base.batch(torch.arange(4))['x'].amax((1, 2, 3)) * 255).round().tolist() == [50.0] * 4
+    assert (run.sequences.base.batch(torch.arange(4))['x'].amax((1, 2, 3)) * 255).round().tolist() == [50.0] * 4

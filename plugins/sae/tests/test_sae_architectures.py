@@ -18,7 +18,7 @@ def build(configs, **overrides):
     """The method a command line would build for 64x64x3 observations (no training)."""
     overrides.setdefault('observation_shape', list(IMAGE))
     cfg = framework.compose(*configs, **overrides)
-    return cfg.pull('method')
+    return cfg.build('method')
 
 
 # The authors' notebook printouts (learn_rep notebooks/analysis*.ipynb: AE, VAE, SAE-12) and hand counts of the
@@ -59,10 +59,10 @@ def test_structural_decoder_count_by_hand():
 
 def test_nosplit_listed_first_wins_and_the_activation_defaults_to_mish():
     cfg = framework.compose('nosplit', 'a/e/conv12', 'a/d/strc/12', 'm/ae', 'd/vec')
-    assert cfg.pull('decoder.split_latent') is False
-    assert cfg.pull('act') == 'mish'
+    assert cfg.get('decoder.split_latent') is False
+    assert cfg.get('act') == 'mish'
     cfg = framework.compose('a/e/conv12', 'a/d/strc/12', 'm/ae', 'd/vec', act='elu')
-    assert cfg.pull('decoder.split_latent') is True and cfg.pull('act') == 'elu'
+    assert cfg.get('decoder.split_latent') is True and cfg.get('act') == 'elu'
 
 
 @pytest.mark.parametrize('act, module', [(None, torch.nn.Mish), ('elu', torch.nn.ELU)])
