@@ -49,12 +49,12 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
         return True
 
     def pre_run(self, meta, config):
-        if not meta.pull('verbose', False, silent=True):
-            config.silent = True
+        config.silent = True
         from .config import to_config, validate_types
         from .config.keys import check_config
         try:
             plain = to_config(config)
+            plain.verbose = bool(meta.pull('verbose', False, silent=True))
             validate_types(plain)
             script = meta.pull('script_name', None, silent=True)
             warnings = [] if script is None else check_config(plain, script)
@@ -73,8 +73,8 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
 
 
 class Verbose(fig.Behavior, name='verbose', code='v', priority=90, num_args=0,
-              description="print every config value as it is read (omnifig's report)"):
-    """``-v``: show omnifig's report of each value pulled from the config."""
+              description='print every component argument as it is built, and the key it came from'):
+    """``-v``: each component argument as it is built (``framework/config/build.py``)."""
 
 
 def show_help(project, argv: list[str]) -> None:

@@ -175,6 +175,7 @@ class Trainer(TrainerCheckpoints):
         indices = next(self.stream)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in self.dataset.batch(indices).items()}
         due = [o for o in self.optimizers if self.step % o.spec.every == 0]
+        self.method.current_step = self.step          # read by schedules inside a loss (Method.current_step)
         separate = self.group.is_distributed and not self._one_backward
         with self._ddp.no_sync() if separate else contextlib.nullcontext():
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,

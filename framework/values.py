@@ -97,7 +97,7 @@ def unpack_annotated(kind: Any) -> tuple[Any, dict]:
 
 
 def checked(spec: FieldSpec, value: Any, key: str | None = None) -> Any:
-    """``value`` converted to the spec's type (``8.0`` -> 8, ``[1, 2]`` -> a tuple); refused with the key
+    """``value`` converted to its declared type (``8.0`` -> 8, ``[1, 2]`` -> a tuple); refused with the key
     and the fix when it does not fit."""
     check_value(spec, value, key)
     return convert(spec.type, value)

@@ -6,7 +6,7 @@ import torch
 
 from framework.testing import Constant
 from framework.methods.ae import Autoencoder
-from framework.methods.vae import VAE, gaussian_kl, sae_code_kl
+from framework.methods.vae import VAE, gaussian_kl
 from framework.methods.wae import WAE, mmd_imq
 
 
@@ -21,12 +21,6 @@ def test_gaussian_kl_by_hand():
     expected = 0.5 * (0.25 + 2.0 - math.log(2.0))
     assert gaussian_kl(mean, log_var).item() == pytest.approx(expected, abs=1e-6)
     assert gaussian_kl(torch.zeros(3, 4), torch.zeros(3, 4)).abs().max() == 0
-
-
-def test_sae_code_kl_reads_the_scale_as_a_standard_deviation():
-    mean, log_std = torch.tensor([[1.0]]), torch.tensor([[math.log(2.0)]])
-    # ½(μ² + σ − log σ − 1) with σ = 2
-    assert sae_code_kl(mean, log_std).item() == pytest.approx(0.5 * (1 + 2 - math.log(2.0) - 1))
 
 
 def test_vae_loss_on_a_fixed_posterior():

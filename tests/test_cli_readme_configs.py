@@ -10,9 +10,9 @@ from conftest import REPO
 from framework.cli import check_command
 
 _COMMAND = re.compile(r'\bfig ((?:train|show) [^`#|\n]*)')
-# words of commands that show something else than a working config: help, the README's own typo examples, and
-# the example plugin outside the repository (registered only once it is pip-installed)
-DEMONSTRATIONS = {'-h', '--help', '--stpes', '--dataset.num_sampels', 'm/sparse-ae'}
+# words of commands that show something else than a working config: help, the README's own typo and shadowed-key
+# examples, and the example plugin outside the repository (registered only once it is pip-installed)
+DEMONSTRATIONS = {'-h', '--help', '--stpes', '--dataset.num_sampels', 'm/sparse-ae', '--beta'}
 
 
 def readme_commands() -> list[str]:

@@ -35,6 +35,8 @@ def test_a_base_ranks_just_below_its_file(tmp_path):
 
 
 def test_a_list_in_an_earlier_file_replaces_a_list_instead_of_merging_by_index(tmp_path):
+    """Patch ``ConfigDenseNode.update`` (framework/config/omnifig_patches.py): omnifig 1.0.10 merges a list over
+    a list index by index, so ``[9]`` over ``[1, 2, 3]`` would give ``[9, 2, 3]``."""
     short = write(tmp_path / 'short.yaml', 'hidden: [9]\n')
     long = write(tmp_path / 'long.yaml', 'hidden: [1, 2, 3]\n')
     assert compose(short, long).get('hidden') == [9]
@@ -42,6 +44,8 @@ def test_a_list_in_an_earlier_file_replaces_a_list_instead_of_merging_by_index(t
 
 
 def test_exponent_floats_arrive_as_numbers_from_files_and_flags(tmp_path):
+    """Patches ``ConfigManager.load_raw_config`` and ``_parse_raw_arg``: omnifig reads YAML 1.1, where ``1e-3``
+    is a string, from files and flags alike."""
     path = write(tmp_path / 'lr.yaml', 'lr: 1e-3\nsmall: 5E-7\nword: e5\n')
     cfg = compose(path)
     assert cfg.get('lr') == pytest.approx(0.001) and isinstance(cfg.get('lr'), float)
@@ -61,6 +65,8 @@ def test_a_duplicate_registration_is_an_error():
 
 
 def test_modules_stay_imported_so_pickling_and_isinstance_work():
+    """The boot package ``framework._figboot`` (.fig.project.yml): omnifig deletes the modules of the package it
+    imports from ``sys.modules``, which breaks pickling, spawn workers and ``isinstance``."""
     encoder = create('encoder', 'mlp', in_shape=[4], out_dim=2)
     assert 'framework' in sys.modules and 'plugins' in sys.modules
     from framework.nn.mlp import MLPEncoder

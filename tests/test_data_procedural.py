@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import framework
-from framework.data.sector2d import Sector2D
 from framework.data.shapes3d_synth import Shapes3DSynth
 from framework.data.sprites import Sprites
 
@@ -102,23 +101,7 @@ def test_shapes3d_synth_factors_change_their_region(scenes):
     assert changed[2][32, 32] and not changed[2][0].any() and not changed[2][-1].any()   # object: centre
 
 
-def test_sector2d_points_lie_on_the_sector():
-    data = Sector2D(num_samples=4000, seed=1)
-    points, factors = data.batch(torch.arange(4000)).values()
-    radius, angle = points.norm(dim=1), torch.atan2(points[:, 1], points[:, 0])
-    assert radius.min() >= 1 - 1e-5 and radius.max() <= 2 + 1e-5
-    assert angle.min() >= -1e-5 and angle.max() <= math.pi / 2 + 1e-5
-    assert torch.allclose(factors, torch.stack([angle, radius], 1), atol=1e-5)
-    assert (radius < 1.5).float().mean().item() == pytest.approx(1.25 / 3, abs=0.03)   # uniform in area
-    assert torch.equal(Sector2D(num_samples=10, seed=1).observations, data.observations[:10])
-    linear = Sector2D(num_samples=4000, uniform=False, seed=1)
-    assert (linear.observations.norm(dim=1) < 1.5).float().mean().item() == pytest.approx(0.5, abs=0.03)
-    embedded = Sector2D(num_samples=100, dim=16, seed=1)
-    assert embedded.observation_shape == (16,)
-    assert torch.allclose(embedded.observations.norm(dim=1), data.observations[:100].norm(dim=1), atol=1e-5)
-
-
-@pytest.mark.parametrize('name', ['sprites', 'shapes3d-synth', 'sector2d'])
+@pytest.mark.parametrize('name', ['sprites', 'shapes3d-synth'])
 def test_procedural_configs_build(name):
     from framework.config import compose
     cfg = compose(f'd/{name}')

@@ -128,3 +128,32 @@ def test_binary_cross_entropy_matches_torch_and_lets_nan_through():
     r = torch.tensor([0.0, 1.0, 0.25], requires_grad=True)
     binary_cross_entropy(r, torch.tensor([0.0, 1.0, 1.0])).sum().backward()
     assert torch.isfinite(r.grad).all() and r.grad[2].item() == pytest.approx((0.25 - 1) / (0.25 * 0.75))
+
+
+class Annealed(Method):
+    """A weight annealed over ``anneal_steps``, as a plugin writes it: the hyperparameter is a constructor
+    argument, the step is ``current_step``."""
+
+    def __init__(self, anneal_steps: int = 1000):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(1.0))
+        self.anneal_steps, self.seen = anneal_steps, []
+
+    def training_step(self, batch):
+        weight = min(1.0, self.current_step / self.anneal_steps)
+        self.seen.append((self.current_step, weight))
+        return {'loss': weight * self.w ** 2}
+
+
+def test_a_method_reads_the_training_step_and_its_hyperparameter_from_the_config(tmp_path):
+    """`--anneal-steps 4` reaches the method (a top-level key that no node shadows), which anneals over 4 steps."""
+    from framework.config import Config
+    from framework.registry import add
+    if 'test-annealed' not in __import__('framework').registry.names('method'):
+        add('method', 'test-annealed', Annealed)
+    cfg = Config({'method': {'_type': 'method/test-annealed'}, 'anneal_steps': 4})
+    method = cfg.build('method')
+    settings = TrainSettings(steps=6, batch_size=2, log_every=1, viz_every=0, ckpt_every=0, progress=False)
+    Trainer(method, InMemoryDataset(torch.rand(8, 3)), settings, runs.create_run_dir(tmp_path, 'run'),
+            torch.device('cpu')).fit()
+    assert method.seen == [(0, 0.0), (1, 0.25), (2, 0.5), (3, 0.75), (4, 1.0), (5, 1.0)]

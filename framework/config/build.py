@@ -64,6 +64,9 @@ def build_from_signature(obj, config, args: tuple = (), kwargs: dict | None = No
                 kwargs[p.name] = config.root.build('.'.join(path))
             else:
                 kwargs[p.name] = checked(specs[p.name], value, _dotted(path))
+        if config.root.verbose:
+            where = 'default' if found is None else _dotted(found[0])
+            print(f'| {config.type_name or "config"}: {p.name} = {kwargs[p.name]!r}  ({where})')
     return obj(*args, **kwargs)
 
 

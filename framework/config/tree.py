@@ -34,6 +34,7 @@ class Config:
         self._root, self._path = self, ()
         self._products: dict[tuple, Any] = {}      # built components, by node path (see ``build``)
         self.argv: list[str] = []                  # the command line's flags, where it came from one
+        self.verbose = False                       # `fig -v`: print each component argument as it is built
 
     # ------------------------------------------------------------------ reading
 
@@ -156,7 +157,7 @@ class Config:
     def _view(self, path: tuple) -> 'Config':
         view = Config.__new__(Config)
         view._root, view._path = self._root, tuple(path)
-        view.argv = self._root.argv
+        view.argv, view.verbose = self._root.argv, self._root.verbose
         return view
 
     def _node_data(self) -> dict:

@@ -29,6 +29,7 @@ class GroundTruthDataset:
     factor_values_grid: tuple[Sequence[float], ...] | None = None   # physical values of each class, if known
     has_factors: bool = True
     is_sequence: bool = False
+    metric_suite: str | None = None      # the suite (eval/<name>) of the published dataset this one imitates
 
     # -- size and access
     def __len__(self) -> int:
@@ -126,7 +127,7 @@ class Subset(GroundTruthDataset):
     def __init__(self, parent: GroundTruthDataset, indices: torch.Tensor, split: str):
         self.parent, self.indices, self.split = parent, torch.as_tensor(indices, dtype=torch.long), split
         for attr in ('name', 'observation_shape', 'factor_names', 'factor_sizes', 'factor_values_grid',
-                     'has_factors', 'is_sequence'):
+                     'has_factors', 'is_sequence', 'metric_suite'):
             setattr(self, attr, getattr(parent, attr))
 
     def __len__(self) -> int:

@@ -28,6 +28,7 @@ FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
 class Shapes3D(ImageGridDataset):
     """3DShapes (DeepMind): 480,000 64x64 RGB scenes; floor, wall and object hue, scale, shape, orientation."""
     name = '3dshapes'
+    metric_suite = '3ds'
     factor_names = FACTOR_NAMES
     walk_factors = ('floor_hue', 'wall_hue', 'object_hue', 'scale', 'orientation')   # MSP's moving factors
 

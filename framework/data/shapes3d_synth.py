@@ -42,6 +42,7 @@ AMBIENT, DIFFUSE = 0.45, 0.55
 class Shapes3DSynth(GroundTruthDataset):
     """3DShapes-like scenes on 3DShapes' factor grid, rendered on the fly (64x64 RGB, no download)."""
     name = 'shapes3d-synth'
+    metric_suite = '3ds'           # scored as the 3D Shapes it imitates (config/eval/3ds.yaml)
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
     factor_values_grid = FACTOR_VALUES

@@ -39,6 +39,7 @@ REACH = 14.0                   # no shape reaches further from its centroid (pix
 class Sprites(GroundTruthDataset):
     """Procedural dSprites: the published factor grid drawn on the fly (binary 64x64, no download)."""
     name = 'sprites'
+    metric_suite = 'dsprites'      # scored as the dSprites it imitates (config/eval/dsprites.yaml)
     observation_shape = (1, 64, 64)
 
     def __init__(self, keep_color: bool = False, size: int = 64):

@@ -34,8 +34,14 @@ class OptimizerSpec:
 
 
 class Method(nn.Module):
-    """Base class of every method; subclasses set ``batch_form`` and implement ``training_step``."""
+    """Base class of every method; subclasses set ``batch_form`` and implement ``training_step``.
+
+    ``current_step`` is the number of optimisation steps done before the one being computed (0 on the first):
+    the trainer sets it before every ``training_step``, resumed runs included, so a schedule inside a loss
+    (an annealed weight, a warm-up) reads it instead of counting calls.
+    """
     batch_form = 'images'
+    current_step: int = 0
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The training objective; ``forward`` so that DistributedDataParallel can wrap any method."""

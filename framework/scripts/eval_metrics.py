@@ -43,8 +43,6 @@ from .stopping import EXIT_STATUS, stop_on_signals
 SUITE_DIR = ROOT / 'config' / 'eval'
 DEFAULT_SUITE = 'default'
 FAST_SUITE = 'fast'
-# datasets that share a suite with the published dataset they imitate
-SUITE_ALIASES = {'3dshapes': '3ds', '3ds-synth': '3ds', 'shapes3d-synth': '3ds', 'sprites': 'dsprites'}
 
 
 @dataclass
@@ -250,11 +248,18 @@ def named_suite(cfg, settings: EvalMetricsSettings) -> Suite | None:
 
 
 def dataset_suite(cfg, dataset, settings: EvalMetricsSettings) -> Suite:
-    """``config/eval/<dataset>.yaml`` for the run's dataset, else ``config/eval/default.yaml``."""
+    """``eval/<name>`` for the run's dataset tag, its dataset's ``metric_suite`` or name, else ``eval/default``.
+
+    A suite file may sit in ``config/eval/`` or in a plugin's ``config/eval/``: a plugin declares the default suite
+    of its own datasets by shipping ``eval/<dataset tag>.yaml``.
+    """
+    from ..config import config_names, project
     tag = settings_from(cfg, EvalMetricsSettings).dataset_tag
-    names = [tag, getattr(dataset, 'name', None), component_name(cfg, 'dataset')]
-    names = [SUITE_ALIASES.get(n, n) for n in names if n] + [DEFAULT_SUITE]
-    path = next(SUITE_DIR / f'{n}.yaml' for n in names if (SUITE_DIR / f'{n}.yaml').is_file())
+    names = [tag, getattr(dataset, 'metric_suite', None), getattr(dataset, 'name', None),
+             component_name(cfg, 'dataset'), DEFAULT_SUITE]
+    known = set(config_names())
+    suite = next(f'eval/{n}' for n in names if n and f'eval/{n}' in known)
+    path = Path(project().config_manager.find_config_path(suite))
     data = load_yaml(path) or {}
     seed = data.get('metrics_seed', 0) if settings.metrics_seed is None else settings.metrics_seed
     name = f'eval/{path.stem}'

@@ -1,4 +1,5 @@
-"""``sector2d``: GDRAE's quarter-annulus manifold (``plugins/gdrae/README.md``), offline and instant.
+"""``sector2d``: GDRAE's quarter-annulus manifold (``plugins/gdrae/README.md``), offline and instant; only GDRAE
+uses it, so it lives in the plugin.
 
 (u, v) ~ U[0, 1]^2; angle = v pi/2; radius = sqrt(1 + 3u) (``uniform: true``, the exact solution of the
 ``sector2dunif`` generator's constraints: constant area element, so the points are uniform in area) or
@@ -13,9 +14,9 @@ import math
 
 import torch
 
-from ..errors import DataError
-from ..registry import register
-from .base import InMemoryDataset
+from framework.data.base import InMemoryDataset
+from framework.errors import DataError
+from framework.registry import register
 
 
 @register.dataset('sector2d')
