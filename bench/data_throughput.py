@@ -15,10 +15,10 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from framework.data import as_sequences
 from framework.data.images import ImageGridDataset
-from framework.data.sequences import TransformSequences
 from framework.data.shapes3d_synth import Shapes3DSynth
+from plugins.msp.sequences import as_sequences
+from plugins.msp.transform_sequences import TransformSequences
 from framework.data.sprites import Sprites
 
 

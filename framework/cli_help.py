@@ -55,7 +55,7 @@ def usage(project) -> str:
 
 def script_help(name: str) -> str:
     """``fig <script> -h``: the script's description and every key it reads, with type, default and help."""
-    from .config.keys import FRAMEWORK_KEYS
+    from .config.keys import framework_keys
     from .settings import COMMON_HELP, AnyKeys, fields_of
     entry = registry.get('script', name)
     doc = inspect.cleandoc(entry.obj.__doc__ or entry.description or '')
@@ -81,7 +81,7 @@ def script_help(name: str) -> str:
                   f'keys are not checked (misspelt ones are reported as warnings).']
     lines += ['', 'Keys every script reads:'] + _table([(k, '', '', v) for k, v in COMMON_HELP.items()])
     lines += ['', 'The framework\'s keys (a component\'s own keys are its constructor arguments: `fig list <kind>`):']
-    lines += _table([(k, '', '', v) for k, v in FRAMEWORK_KEYS.items()])
+    lines += _table([(k, '', '', v) for k, v in framework_keys().items()])
     lines += ['', COMPOSING]
     return '\n'.join(lines)
 

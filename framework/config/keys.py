@@ -24,6 +24,7 @@ import inspect
 from typing import Any
 
 from .. import registry
+from ..data.forms import forms
 from ..errors import ConfigError
 from .build import is_builder, missing_component_message
 from .provenance import COMMAND_LINE, is_run_config, origin
@@ -35,12 +36,17 @@ FRAMEWORK_KEYS = {
     'encoder': 'the encoder component (a/e/... or a/... configs; `fig list encoder`)',
     'decoder': 'the decoder component (a/d/... or a/... configs; `fig list decoder`)',
     'split': 'train/val/test fractions and seed of the dataset split: split.val, split.test, split.seed',
-    'sequence': 'how a sequence method sees an image dataset: sequence.kind (auto, walk, transform), '
-                'sequence.length, ...',
     'observation_shape': "the shape of one observation (recorded from the dataset; not set by hand)",
     'dataset_tag': "the dataset's name in run names and metric suites",
     'method_tag': "the method's name in run names",
 }
+
+
+def framework_keys() -> dict[str, str]:
+    """``FRAMEWORK_KEYS`` and the option nodes of the registered batch forms (a plugin's ``sequence:``)."""
+    return {**FRAMEWORK_KEYS, **{form.config_key: form.help for form in forms()}}
+
+
 META_PREFIX = '_'          # _type, _base, _meta, _mod: omnifig's own keys, read by omnifig itself
 _REFERENCE_PREFIXES = ('<>', '<o>', '<!>')
 
@@ -93,7 +99,7 @@ class _Checker:
 
     def top_level_keys(self, data: dict) -> set[str]:
         from ..settings import COMMON_KEYS
-        known = set(COMMON_KEYS) | set(FRAMEWORK_KEYS)
+        known = set(COMMON_KEYS) | set(framework_keys())
         for cls in self.entry.settings:
             known |= {spec.name for spec in _fields(cls)}
         return known
@@ -109,8 +115,9 @@ class _Checker:
         if path[0] == 'split':
             from ..scripts.common import SplitSettings
             return {s.name for s in _fields(SplitSettings)}
-        if path[0] == 'sequence':
-            return _sequence_keys()
+        for form in forms():
+            if path[0] == form.config_key:
+                return set(form.options())
         return None
 
     # ----------------------------------------------------------------- the walk
@@ -283,12 +290,3 @@ def _argument_index(components: tuple) -> dict[str, list[str]]:
             if kind not in index.setdefault(name, []):
                 index[name].append(kind)
     return index
-
-
-def _sequence_keys() -> set[str]:
-    from ..data.sequences import FactorWalk
-    from ..data.transform_sequences import TransformSequences
-    keys = {'kind'}
-    for cls in (FactorWalk, TransformSequences):
-        keys |= set(inspect.signature(cls).parameters) - {'base'}
-    return keys

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import registry, runs
 from ..config import dump_yaml, to_plain
 from ..data.base import GroundTruthDataset, split_dataset
+from ..data.forms import IMAGES, forms, in_form
 from ..errors import ConfigError
 
 _NOT_SAVED = ('load', 'resume', 'mode', 'ident', 'kind', 'out', 'run_name')
@@ -44,21 +45,19 @@ def component_name(cfg, key: str) -> str | None:
 
 
 def build_dataset(cfg, split: str = 'train') -> GroundTruthDataset:
-    """The configured dataset's ``split``; wrapped as sequences when the method trains on sequences."""
+    """The configured dataset's ``split``, in the form the method trains on (``framework/data/forms.py``)."""
     if cfg.node('dataset') is None:
         raise ConfigError('No dataset in the config: add one, e.g. `d/vec` (`fig list dataset` shows them).')
     full = cfg.build('dataset')
     if split != 'train' and getattr(full, 'fresh', False):
-        full = copy.copy(full)      # a configured sequence dataset: held-out sequences stay fixed, as as_sequences'
+        full = copy.copy(full)      # a dataset that draws afresh per batch: held-out draws stay fixed
         full.fresh = False
     s = split_settings(cfg)
     dataset = split_dataset(full, split, val=s.val, test=s.test, seed=s.seed)
     method_cls = method_class(cfg)
-    if getattr(method_cls, 'batch_form', 'images') == 'sequences' and not getattr(dataset, 'is_sequence', False):
-        from ..data.sequences import as_sequences
-        settings = cfg.get('sequence', None) or {}
-        dataset = as_sequences(dataset, **settings)
-    return dataset
+    form = getattr(method_cls, 'batch_form', IMAGES)
+    options = next((cfg.get(f.config_key, None) for f in forms() if f.name == form), None)
+    return in_form(dataset, method_cls, options)
 
 
 def method_class(cfg):

@@ -2,7 +2,7 @@
 (predicted sequences beside the ground truth) and ``sbd`` (simultaneous block diagonalisation, ``sbd.py``).
 
 The sequences come from the run's sequence dataset through the framework's one implementation of MSP's
-walks, ``SequenceDataset.sample_sequences`` (``framework/data/sequences.py``): seeded by ``--eval_seed`` (1 by
+walks, ``SequenceDataset.sample_sequences`` (``plugins/msp/sequences.py``): seeded by ``--eval_seed`` (1 by
 default), so every model is scored on the same sequences (the original's notebooks advanced one random
 stream across models, so its comparisons were not paired). Datasets with published parts (MNIST, small
 NORB) are evaluated on their test part (``--eval_part``), as the paper does.

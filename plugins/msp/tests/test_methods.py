@@ -6,7 +6,7 @@ from torch import nn
 
 from framework import runs
 from framework.config import compose
-from framework.data import as_sequences
+from plugins.msp.sequences import as_sequences
 from framework.random_state import seed_everything
 from framework.trainer import Trainer, TrainSettings
 from plugins.msp.method import MSP, MSPSecondOrder

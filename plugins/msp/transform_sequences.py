@@ -19,13 +19,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError, DataError
-from ..registry import register
-from . import seeding
-from .base import GroundTruthDataset
-from .mnist import MNIST
+from framework.data import seeding
+from framework.data.base import GroundTruthDataset
+from framework.data.mnist import MNIST
+from framework.errors import ConfigError, DataError
+from framework.registry import register
+
+from .image_transforms import colourise, load_background, over_background, prepare, warp
 from .sequences import SequenceDataset, _generator_key
-from .transforms import colourise, load_background, over_background, prepare, warp
 
 ACTIONS = ('rotation', 'hue', 'translation')
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 import framework
-from framework.data import InMemoryDataset, Subset, as_sequences, split_dataset
-from framework.data.sequences import FactorWalk
-from framework.data.transform_sequences import MNISTSequences, TransformSequences
-from framework.data.transforms import colourise, warp
+from framework.data import InMemoryDataset, Subset, split_dataset
 from framework.data.smallnorb import SmallNORB
 from framework.data.sprites import Sprites
 from framework.errors import ConfigError, DataError
+from plugins.msp.image_transforms import colourise, warp
+from plugins.msp.sequences import FactorWalk, as_sequences
+from plugins.msp.transform_sequences import MNISTSequences, TransformSequences
 
 from test_data_fixtures import write_mnist, write_smallnorb
 

@@ -26,7 +26,8 @@ Where the randomness comes from (every draw is counter-based, ``framework/data/s
 - ``transform-seq`` and ``mnist-seq``: transformed image sequences, in ``transform_sequences.py``.
 
 ``as_sequences(dataset, **settings)`` turns the configured dataset (or one split of it) into sequences for
-methods that declare ``batch_form = 'sequences'``; the settings are the top-level ``sequence:`` config.
+methods that declare ``batch_form = 'sequences'``; the settings are the top-level ``sequence:`` config. Only the
+MSP methods train on sequences, so the form is this plugin's: it registers it (``framework/data/forms.py``).
 """
 from __future__ import annotations
 
@@ -35,10 +36,11 @@ import inspect
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError, DataError
-from ..registry import register
-from . import seeding
-from .base import GroundTruthDataset, Subset
+from framework.data import seeding
+from framework.data.base import GroundTruthDataset, Subset
+from framework.data.forms import BatchForm, register_batch_form
+from framework.errors import ConfigError, DataError
+from framework.registry import register
 
 BOUNDARIES = ('bounded', 'reflect')
 
@@ -263,3 +265,17 @@ def _grid_root(dataset: GroundTruthDataset) -> GroundTruthDataset:
         raise DataError(f'factor-walk needs a dataset with a grid of discrete factors; {dataset.name} has '
                         f'factor_sizes={dataset.factor_sizes}. Use transform-seq for plain images.')
     return dataset
+
+
+def sequence_options() -> set[str]:
+    """The keys of the ``sequence:`` node: ``kind`` and the sequence classes' constructor arguments."""
+    from .transform_sequences import TransformSequences
+    keys = {'kind'}
+    for cls in (FactorWalk, TransformSequences):
+        keys |= set(inspect.signature(cls).parameters) - {'base'}
+    return keys
+
+
+register_batch_form(BatchForm(
+    'sequences', config_key='sequence', wrap=as_sequences, options=sequence_options,
+    help='how a sequence method sees an image dataset: sequence.kind (auto, walk, transform), sequence.length, ...'))

@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError
-from .colour import hsv_to_rgb, shift_hue
-from .paths import REPO_ROOT
+from framework.data.colour import hsv_to_rgb, shift_hue
+from framework.data.paths import REPO_ROOT
+from framework.errors import DataError
 
 
 def warp(images: torch.Tensor, angle: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
