@@ -63,6 +63,14 @@ def setting(default: Any = dataclasses.MISSING, help: str = '', *, min: float | 
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
+@dataclasses.dataclass
+class SplitSettings:
+    """How a dataset is split into train/val/test (top-level ``split:`` in the config)."""
+    val: float = setting(0.1, 'fraction of the data held out for validation', min=0, max=1)
+    test: float = setting(0.0, 'fraction of the data held out for testing', min=0, max=1)
+    seed: int = setting(0, 'seed of the split (fixed, so every run of a dataset sees the same split)')
+
+
 def settings_from(cfg, cls: type[T], prefix: str = '') -> T:
     """``cls`` built from the keys of the same names in ``cfg`` (a ``framework.config.Config`` node, or a dict).
 

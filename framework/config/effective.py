@@ -42,21 +42,29 @@ def effective_config(cfg, settings_classes: tuple = ()) -> dict:
 
 def component_arguments(node) -> dict:
     """``{'_type': ..., argument: value}`` of the component at ``node`` as it will be built (values checked)."""
-    kind, _ = registry.split_type(node.type_name)
-    entry = registry.get(kind, _)
     out = {'_type': node.type_name}
-    for name, spec in argument_specs(entry.obj).items():
-        if name in OWNER_SHAPES.get(kind, ()):
-            out[name] = SET_BY_OWNER
+    for name, spec, value, path in argument_origins(node):
+        out[name] = _plain(value if path is None else checked(spec, value, '.'.join(path)))
+    return out
+
+
+def argument_origins(node) -> list[tuple]:
+    """(name, spec, value, path it is read from or None) for each argument of the component at ``node``, as
+    found in the config, unchecked; sub-components are left out (they are listed under their own path)."""
+    kind, name = registry.split_type(node.type_name)
+    out = []
+    for arg, spec in argument_specs(registry.get(kind, name).obj).items():
+        if arg in OWNER_SHAPES.get(kind, ()):
+            out.append((arg, spec, SET_BY_OWNER, None))
             continue
-        found = node.lookup(name)
+        found = node.lookup(arg)
         if spec.type is Builder or (found is not None and isinstance(found[1], dict) and found[1].get('_type')):
-            continue                            # a sub-component: listed under its own path
+            continue
         if found is None:
-            out[name] = SET_BY_SCRIPT if spec.default is dataclasses.MISSING else _plain(spec.default)
+            value = SET_BY_SCRIPT if spec.default is dataclasses.MISSING else spec.default
+            out.append((arg, spec, value, None))
         else:
-            path, value = found
-            out[name] = _plain(checked(spec, value, '.'.join(path)))
+            out.append((arg, spec, found[1], found[0]))
     return out
 
 

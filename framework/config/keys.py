@@ -113,7 +113,7 @@ class _Checker:
                 if spec.name == path[0] and spec.nested is not None:
                     return {s.name for s in _fields(spec.nested)}
         if path[0] == 'split':
-            from ..scripts.common import SplitSettings
+            from ..settings import SplitSettings
             return {s.name for s in _fields(SplitSettings)}
         for form in forms():
             if path[0] == form.config_key:

@@ -14,16 +14,9 @@ from ..config import dump_yaml, to_plain
 from ..data.base import GroundTruthDataset, split_dataset
 from ..data.forms import IMAGES, forms, in_form
 from ..errors import ConfigError
+from ..settings import SplitSettings, settings_from
 
 _NOT_SAVED = ('load', 'resume', 'mode', 'ident', 'kind', 'out', 'run_name')
-
-
-@dataclass
-class SplitSettings:
-    """How a dataset is split into train/val/test (top-level ``split:`` in the config)."""
-    val: float = 0.1
-    test: float = 0.0
-    seed: int = 0
 
 
 @dataclass
@@ -33,7 +26,6 @@ class RunNameSettings:
 
 
 def split_settings(cfg) -> SplitSettings:
-    from ..settings import settings_from
     node = cfg.node('split')
     return SplitSettings() if node is None else settings_from(node, SplitSettings, 'split.')
 

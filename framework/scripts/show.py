@@ -2,14 +2,13 @@
 values each component will be built with (the effective config), and what ``fig train`` would refuse."""
 from __future__ import annotations
 
-from ..config.effective import OWNER_SHAPES, SET_BY_OWNER, SET_BY_SCRIPT
+from ..config.effective import SET_BY_OWNER, SET_BY_SCRIPT, argument_origins
 from ..config.keys import check_config
 from ..config.provenance import COMMAND_LINE
 from ..config.shadowing import component_nodes
 from ..errors import FrameworkError
 from ..registry import register
 from ..settings import AnyKeys
-from ..values import argument_specs
 
 
 @register.script('show', settings=AnyKeys)
@@ -55,31 +54,20 @@ def format_provenance(cfg) -> str:
 
 def format_effective(cfg) -> str:
     """Each component's arguments as they will be built, with the key each value is read from."""
-    from .. import registry
     lines = ['# What the components are built with (each argument from its own node, an enclosing node, or the '
              'default):']
     for path, node in component_nodes(cfg.to_dict()):
-        view = cfg.node('.'.join(path)) if path else cfg
         lines.append(f'{".".join(path) or "(root)"}: {node["_type"]}')
         try:
-            specs = argument_specs(registry.get(*registry.split_type(node['_type'])).obj)
+            origins = argument_origins(cfg.node('.'.join(path)) if path else cfg)
         except FrameworkError as exc:
             lines.append(f'  # {exc}')
             continue
-        kind = node['_type'].split('/')[0]
-        for name, spec in specs.items():
-            if name in OWNER_SHAPES.get(kind, ()):
-                lines.append(f'  {name}: {SET_BY_OWNER}')
+        for name, _, value, at in origins:
+            if value in (SET_BY_OWNER, SET_BY_SCRIPT):
+                lines.append(f'  {name}: {value}')
                 continue
-            found = view.lookup(name)
-            if found is None:
-                value = SET_BY_SCRIPT if spec.default is _missing() else spec.default
-                where = 'default'
-            else:
-                at, value = found
-                if isinstance(value, dict) and value.get('_type'):
-                    continue
-                where = f'{".".join(at)} ({_label(cfg, at)})'
+            where = 'default' if at is None else f'{".".join(at)} ({_label(cfg, at)})'
             lines.append(f'  {name}: {value!r}'.ljust(48) + f'  # {where}')
     return '\n'.join(lines)
 
@@ -89,8 +77,3 @@ def _label(cfg, path: tuple) -> str:
     if label == COMMAND_LINE:
         return 'command line'
     return label or 'default (constructor signature)'
-
-
-def _missing():
-    import dataclasses
-    return dataclasses.MISSING
