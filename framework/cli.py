@@ -35,41 +35,35 @@ class CommandLine(fig.Behavior, name='structrep-cli', code='S', priority=1000,
         self.project = project
 
     def parse_argv(self, meta, argv, script_name=None):
-        try:
-            argv = list(argv)
-            if not argv or any(term in _HELP_FLAGS for term in argv):
-                show_help(self.project, argv)
-            argv = rewrite_argv(self.project, argv)
-            meta['argv'] = list(argv)          # `fig show` reports which values came from the command line
-            return argv
-        except FrameworkError as exc:
-            fail(exc)
+        argv = list(argv)
+        if not argv or any(term in _HELP_FLAGS for term in argv):
+            show_help(self.project, argv)
+        argv = rewrite_argv(self.project, argv)
+        meta['argv'] = list(argv)          # `fig show` reports which values came from the command line
+        return argv
 
     def include(self, meta):
         return True
 
     def pre_run(self, meta, config):
-        config.silent = True
-        from .config import to_config, validate_types
-        from .config.keys import check_config
-        try:
-            plain = to_config(config)
-            plain.verbose = bool(meta.pull('verbose', False, silent=True))
-            validate_types(plain)
-            script = meta.pull('script_name', None, silent=True)
-            warnings = [] if script is None else check_config(plain, script)
-        except FrameworkError as exc:
-            fail(exc)
-        if _checking_only:
-            global _last_checked
-            _last_checked = plain
-            raise self.TerminationFlag(warnings)
+        _, warnings = prepare(config)
         for warning in warnings:
             print(f'warning: {warning}', file=sys.stderr)
 
-    def handle_exception(self, meta, config, exc):
-        if isinstance(exc, FrameworkError):
-            fail(exc)
+
+def prepare(config) -> tuple:
+    """The plain config of omnifig's composed ``config``, checked for its script: (Config, warnings).
+
+    Raises the ``FrameworkError`` of the first problem (unknown names, keys, shadowed or bad values).
+    """
+    from .config import to_config, validate_types
+    from .config.keys import check_config
+    config.silent = True
+    plain = to_config(config)
+    plain.verbose = bool(config.pull('_meta.verbose', False, silent=True))
+    validate_types(plain)
+    script = config.pull('_meta.script_name', None, silent=True)
+    return plain, ([] if script is None else check_config(plain, script))
 
 
 class Verbose(fig.Behavior, name='verbose', code='v', priority=90, num_args=0,
@@ -219,33 +213,19 @@ def check_command(*argv: str) -> list[str]:
 
     Returns the warnings the command would print; raises the ``FrameworkError`` it would report.
     """
-    global _checking_only
+    return checked_config(*argv)[1]
+
+
+def checked_config(*argv: str) -> tuple:
+    """(the plain config ``fig ARGV`` would run its script with, its warnings), after every check."""
     from .config import project
-    _checking_only = True
-    try:
-        return project().main([str(a) for a in argv])
-    finally:
-        _checking_only = False
-
-
-def checked_config(*argv: str):
-    """The plain config that ``fig ARGV`` would run with, after every check (``fig sweep`` compares them)."""
-    global _last_checked
-    _last_checked = None
-    check_command(*argv)
-    config, _last_checked = _last_checked, None
-    return config
-
-
-_checking_only = False
-_last_checked = None
+    proj = project()
+    list(proj.behaviors())              # omnifig creates the behaviors (our argv rewriting) on first listing
+    return prepare(proj.parse_argv([str(a) for a in argv]))
 
 
 def fail(exc: BaseException) -> None:
     """Print a user-fixable error as one message and exit with status 2 (no traceback)."""
-    logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # omnifig would log the same failure again
-    if _checking_only:
-        raise exc
     print(f'error: {exc}', file=sys.stderr)
     sys.exit(2)
 
@@ -258,6 +238,7 @@ def entry() -> None:
 def main(argv: list[str]) -> None:
     """Run ``fig ARGV``: a user-fixable error is one message and exit status 2, wherever it is raised."""
     from .config import project
+    logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # it would log each failure that we report
     try:
         project().main([str(a) for a in argv])
     except FrameworkError as exc:

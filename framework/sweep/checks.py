@@ -31,7 +31,7 @@ def validate(grid: Grid, points: list[Point]) -> list[dict]:
     effective = []
     for point in points:
         try:
-            cfg = checked_config('train', *grid.configs, *shared, *point.flags())
+            cfg, _ = checked_config('train', *grid.configs, *shared, *point.flags())
             values = effective_config(cfg, settings)
         except FrameworkError as exc:
             raise ConfigError(f'Grid point {point.name} ({" ".join(point.flags())}): {exc}') from None
