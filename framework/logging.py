@@ -182,12 +182,18 @@ def image_grids(method, dataset, device: torch.device, num: int = 8, steps: int 
         method.train(was_training)
 
 
-def latent_traversals(method, x: torch.Tensor, steps: int = 9, span: float = 2.0) -> torch.Tensor:
-    """Decode the code of ``x`` with one latent at a time moved over [-span, span]: (D * steps, C, H, W)."""
+MAX_TRAVERSED_LATENTS = 32      # rows of a traversal grid: a grid of every latent of a wide code is unreadable anyway
+
+
+def latent_traversals(method, x: torch.Tensor, steps: int = 9, span: float = 2.0,
+                      max_latents: int = MAX_TRAVERSED_LATENTS) -> torch.Tensor:
+    """Decode the code of ``x`` with one latent at a time moved over [-span, span], for the first
+    ``max_latents`` latents: (min(D, max_latents) * steps, C, H, W)."""
     code = method.represent(x)[0]
+    rows = min(code.numel(), max_latents)
     values = torch.linspace(-span, span, steps, device=code.device)
-    codes = code.repeat(code.numel() * steps, 1)
-    for d in range(code.numel()):
+    codes = code.repeat(rows * steps, 1)
+    for d in range(rows):
         codes[d * steps:(d + 1) * steps, d] = values
     return method.decode(codes)
 

@@ -103,3 +103,12 @@ def test_fig_show_prints_what_each_component_is_built_with():
     assert "beta: 2" in effective and 'method.beta (command line)' in effective
     assert 'latent_dim: 12' in effective and 'latent_dim (base)' in effective
     assert 'criterion: ' in effective and '# default' in effective
+
+
+@pytest.mark.parametrize('content', [b'method: {_type: method/vae\n', bytes(range(128, 256))])
+def test_a_broken_saved_run_config_names_the_file(tmp_path, content):
+    run = tmp_path / 'run'
+    (run / 'checkpoints').mkdir(parents=True)
+    (run / 'config.yaml').write_bytes(content)
+    code, text = run_in_process('eval', '--load', str(run))
+    assert code == 2 and f'{run / "config.yaml"} is not' in text and 'Traceback' not in text

@@ -163,3 +163,20 @@ def test_bad_settings_are_refused_with_the_flag_that_fixes_them(tmp_path):
         assert code == 2 and 'Traceback' not in out and message in out, out
         assert f'Pass e.g. `{flag}' in out                      # the flag that fixes it
     assert not (tmp_path / 'runs').exists()
+
+def test_a_wide_code_traverses_its_first_latents_only():
+    """`--latent_dim 100000` once failed after training, allocating every latent's traversal row at once."""
+    import torch
+    from framework.logging import MAX_TRAVERSED_LATENTS, latent_traversals
+
+    class Identity(torch.nn.Module):
+        def represent(self, x):
+            return x
+
+        def decode(self, z):
+            return z
+
+    codes = latent_traversals(Identity(), torch.zeros(1, 1000), steps=3, span=1.0)
+    assert codes.shape == (MAX_TRAVERSED_LATENTS * 3, 1000) and MAX_TRAVERSED_LATENTS == 32
+    assert codes[3:6, 1].tolist() == [-1.0, 0.0, 1.0] and codes[3:6, 0].abs().sum() == 0
+    assert codes[:, MAX_TRAVERSED_LATENTS:].abs().sum() == 0
