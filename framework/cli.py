@@ -237,7 +237,9 @@ def entry() -> None:
 
 def main(argv: list[str]) -> None:
     """Run ``fig ARGV``: a user-fixable error is one message and exit status 2, wherever it is raised."""
+    from .allocator import configure
     from .config import project
+    configure()                     # freed activations stay in the process (framework/allocator.py)
     logging.getLogger('omnifig').setLevel(logging.CRITICAL)     # it would log each failure that we report
     try:
         project().main([str(a) for a in argv])
