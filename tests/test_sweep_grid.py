@@ -184,6 +184,19 @@ def test_local_runs_get_one_gpu_each_and_threads_are_shared(tmp_path, monkeypatc
     assert engine.tasks == []                                      # all finished: nothing to run again
 
 
+def test_local_runs_on_a_cpu_are_one_thread_each_one_per_core(tmp_path, monkeypatch):
+    import torch
+    from framework.scripts.sweep import SweepSettings
+    from framework.sweep import launcher
+    engine = _InstantEngine()
+    monkeypatch.setattr(launcher, 'make_engine', lambda *args: engine)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
+    monkeypatch.setattr(launcher.os, 'sched_getaffinity', lambda pid: set(range(4)), raising=False)
+    grid = parse_sweep_argv(['demo', '--seed', '0,1,2,3,4', '--steps', '5'], set())
+    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    assert engine.most_at_once == 4 and {t.env['OMP_NUM_THREADS'] for t in engine.tasks} == {'1'}
+
+
 def test_a_run_left_training_by_a_killed_sweep_is_not_started_twice(tmp_path, monkeypatch):
     import json
     import subprocess

@@ -40,7 +40,7 @@ class SweepSettings:
     """How ``fig sweep`` runs its grid; every other flag is ``fig train``'s (a comma list sweeps it)."""
     name: str = ''              # the sweep's folder under <runs_root>/sweeps/ (default: its configs and swept keys)
     engine: str = 'local'       # local (a pool of subprocesses) | submitit-local | slurm (submitit) | ray
-    workers: int = 0            # runs at a time (0: one per GPU, else half the CPU cores)
+    workers: int = 0            # runs at a time (0: one per GPU, else one one-thread run per CPU core)
     threads: int = 0            # CPU threads per run (0: the CPU cores shared among the workers)
     dry_run: bool = False       # list the grid's runs and the shared command; run nothing
     status: str = ''            # print the table of the sweep of this name (or folder) and exit; alone: list the sweeps

@@ -182,7 +182,8 @@ def _flags(mapping: dict[str, str]) -> list[str]:
 
 
 def _resources(settings, engine_name: str) -> tuple[int, int, int]:
-    """(workers, OMP threads per run, GPUs): one run per GPU where there are GPUs, else CPU workers.
+    """(workers, OMP threads per run, GPUs): one run per GPU where there are GPUs, else one one-thread run per CPU
+    core (on a shared CPU, runs of one thread each finish a grid sooner than fewer runs of several threads).
 
     For the local engine ``GPUs`` is how many this machine has (each run gets one); for a cluster engine it is
     ``--gpus_per_run``, what each job asks the scheduler for.
@@ -193,7 +194,7 @@ def _resources(settings, engine_name: str) -> tuple[int, int, int]:
         gpus = torch.cuda.device_count()
     else:
         gpus = max(0, settings.gpus_per_run)
-    workers = settings.workers or (gpus if gpus and engine_name == 'local' else max(1, cores // 2))
+    workers = settings.workers or (gpus if gpus and engine_name == 'local' else cores)
     threads = settings.threads or max(1, cores // workers)
     return workers, threads, gpus
 
