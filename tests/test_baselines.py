@@ -69,3 +69,24 @@ def test_wae_adds_the_batch_scaled_mmd():
     torch.manual_seed(0)
     prior = torch.randn(4, 2)
     assert out['mmd'].item() == pytest.approx(mmd_imq(prior, torch.zeros(4, 2), 2.0).item() / 4, rel=1e-5)
+
+
+@pytest.mark.parametrize('name', ['dlib', 'conv12', 'mlp'])
+def test_the_reconstruction_term_from_logits_equals_the_written_out_cross_entropy(name):
+    """Decoders that end in a sigmoid give their logits; the fused loss equals BCE of the sigmoid output."""
+    import framework
+    from framework.methods.base import binary_cross_entropy
+    torch.manual_seed(0)
+    encoder = Constant([0.0])
+    vae = VAE(builder(encoder), lambda **shapes: framework.create('decoder', name, **shapes),
+              observation_shape=[1, 64, 64], latent_dim=3)
+    z, x = torch.randn(4, 3), torch.rand(4, 1, 64, 64)
+    assert vae.decoder.outputs_probabilities
+    expected = binary_cross_entropy(vae.decoder(z), x).flatten(1).sum(1).mean()
+    assert vae.reconstruction_term(z, x).item() == pytest.approx(expected.item(), rel=1e-5)
+    vectors = VAE(builder(encoder), lambda **shapes: framework.create('decoder', 'mlp', **shapes),
+                  observation_shape=[5], latent_dim=3)
+    assert not vectors.decoder.outputs_probabilities           # vectors: squared error of the output itself
+    z, x = torch.randn(4, 3), torch.randn(4, 5)
+    assert vectors.reconstruction_term(z, x).item() == pytest.approx(
+        ((vectors.decoder(z) - x) ** 2).sum(1).mean().item(), rel=1e-6)

@@ -25,7 +25,7 @@ class Autoencoder(AutoencoderMethod):
     def training_step(self, batch):
         x = batch['x']
         codes = self.encoder(x)
-        rec_loss = self.reconstruction_loss(self.decoder(codes), x)
+        rec_loss = self.reconstruction_term(codes, x)
         out = {'loss': rec_loss, 'rec_loss': rec_loss}
         if self.reg_wt > 0:
             code_norm = codes.norm(dim=1).mean()

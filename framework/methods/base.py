@@ -93,6 +93,16 @@ class AutoencoderMethod(Method):
         self.encoder = encoder(in_shape=self.observation_shape, out_dim=outputs_per_latent * self.latent_dim)
         self.decoder = decoder(latent_dim=self.latent_dim, out_shape=self.observation_shape)
 
+    def reconstruction_term(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``reconstruction_loss(decoder(z), x)``; computed from the decoder's logits where it ends in a sigmoid
+        (``decoder.logits``): one fused, stable kernel, the same value up to float round-off wherever the sigmoid
+        is not saturated (there the clamped logs of the written-out form stop at 100)."""
+        if self.criterion == 'bce' and getattr(self.decoder, 'outputs_probabilities', False):
+            logits = self.decoder.logits(z).float()
+            per_element = F.binary_cross_entropy_with_logits(logits, x.float(), reduction='none')
+            return per_element.flatten(1).sum(1).mean()
+        return self.reconstruction_loss(self.decoder(z), x)
+
     def reconstruction_loss(self, reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Summed over the observation, averaged over the batch (the SAE paper's ``rec_loss``)."""
         if self.criterion == 'bce':

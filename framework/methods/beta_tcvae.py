@@ -45,7 +45,7 @@ class BetaTCVAE(VAE):
         x = batch['x']
         mean, log_var = self.posterior(x)
         z = mean + (0.5 * log_var).exp() * torch.randn_like(mean) if self.training else mean
-        rec_loss = self.reconstruction_loss(self.decoder(z), x)
+        rec_loss = self.reconstruction_term(z, x)
         mi, tc, dwkl = decomposed_kl(z, mean, log_var, self.dataset_size, self.estimator)
         loss = rec_loss + self.alpha * mi + self.beta * tc + self.gamma * dwkl
         return {'loss': loss, 'rec_loss': rec_loss, 'mi': mi, 'tc': tc, 'dwkl': dwkl}

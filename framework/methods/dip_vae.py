@@ -46,7 +46,7 @@ class DIPVAE(VAE):
         x = batch['x']
         mean, log_var = self.posterior(x)
         z = mean + (0.5 * log_var).exp() * torch.randn_like(mean) if self.training else mean
-        rec_loss = self.reconstruction_loss(self.decoder(z), x)
+        rec_loss = self.reconstruction_term(z, x)
         kl = gaussian_kl(mean, log_var).mean()
         off_diagonal, diagonal = dip_penalties(code_covariance(mean, log_var, self.variant))
         dip = self.lambda_od * off_diagonal + self.lambda_d * diagonal

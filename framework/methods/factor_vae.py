@@ -87,7 +87,7 @@ class FactorVAE(VAE):
         x_vae, x_other = x[:first], (x[first:] if x.shape[0] > 1 else x)
         mean, log_var = self.posterior(x_vae)
         z = mean + (0.5 * log_var).exp() * torch.randn_like(mean) if self.training else mean
-        rec_loss = self.reconstruction_loss(self.decoder(z), x_vae)
+        rec_loss = self.reconstruction_term(z, x_vae)
         kl = gaussian_kl(mean, log_var).mean()
         tc = total_correlation_estimate(self.discriminator(z))
         with torch.no_grad():

@@ -66,6 +66,6 @@ class VAE(GaussianPrior, AutoencoderMethod):
         form = KL_FORMS[self.kl_form]
         std = form.std(log_scale)
         z = mean + std * torch.randn_like(std) if self.training else mean
-        rec_loss = self.reconstruction_loss(self.decoder(z), x)
+        rec_loss = self.reconstruction_term(z, x)
         kl = form.kl(mean, log_scale).mean()
         return {'loss': rec_loss + self.reg_wt * kl, 'rec_loss': rec_loss, 'kl': kl}

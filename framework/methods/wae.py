@@ -43,7 +43,7 @@ class WAE(GaussianPrior, Autoencoder):
     def training_step(self, batch):
         x = batch['x']
         codes = self.encoder(x)
-        rec_loss = self.reconstruction_loss(self.decoder(codes), x)
+        rec_loss = self.reconstruction_term(codes, x)
         mmd = mmd_imq(torch.randn_like(codes), codes, self.kernel_scale)
         if self.batch_scaled_mmd:
             mmd = mmd / x.shape[0]

@@ -89,3 +89,36 @@ class Reshape(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], *self.shape)
+
+
+def ends_in_sigmoid(module: nn.Module) -> bool:
+    """Whether ``module`` (a Sequential, nested or not) ends in a sigmoid, shape-only layers after it aside."""
+    if isinstance(module, nn.Sigmoid):
+        return True
+    if isinstance(module, nn.Sequential) and len(module):
+        children = list(module)
+        last = _last_computing(children)
+        return last >= 0 and ends_in_sigmoid(children[last])
+    return False
+
+
+def without_final_sigmoid(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module(x)`` with its final sigmoid left out: the logits, for a loss computed from them
+    (``F.binary_cross_entropy_with_logits``: one fused, stable kernel instead of sigmoid, log and clamp)."""
+    if isinstance(module, nn.Sigmoid):
+        return x
+    children = list(module)
+    last = _last_computing(children)
+    for child in children[:last]:
+        x = child(x)
+    x = without_final_sigmoid(children[last], x)
+    for child in children[last + 1:]:
+        x = child(x)
+    return x
+
+
+def _last_computing(children: list[nn.Module]) -> int:
+    i = len(children) - 1
+    while i >= 0 and isinstance(children[i], Reshape):
+        i -= 1
+    return i

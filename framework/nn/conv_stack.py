@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ..registry import register
-from .blocks import ConvLayer, Reshape, activation, check_image_shape, is_image, mlp, numel
+from .blocks import (ConvLayer, Reshape, activation, check_image_shape, ends_in_sigmoid, is_image, mlp, numel,
+                     without_final_sigmoid)
 
 CONV12_ENCODER = 'D..D..D..D.D'
 CONV12_DECODER = '.U.U..U..U.U'
@@ -77,6 +78,14 @@ class ConvStackDecoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) -> (B, *out_shape)"""
         return self.body(self.seed(z))
+
+    @property
+    def outputs_probabilities(self) -> bool:
+        return ends_in_sigmoid(self.body)
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        """The output before the sigmoid (images), so the reconstruction loss can be computed from logits."""
+        return without_final_sigmoid(self.body, self.seed(z))
 
 
 @register.encoder('conv12')

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..registry import register
-from .blocks import Reshape, check_image_shape, is_image
+from .blocks import Reshape, check_image_shape, is_image, without_final_sigmoid
 
 
 def _require_image(name: str, shape: Sequence[int]) -> None:
@@ -56,6 +56,12 @@ class DlibDecoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) -> (B, C, H, W) in [0, 1]"""
         return self.net(z)
+
+    outputs_probabilities = True
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        """The output before the sigmoid (images), so the reconstruction loss can be computed from logits."""
+        return without_final_sigmoid(self.net, z)
 
 
 def deconv_layers(in_features: int, out_shape: Sequence[int], hidden: int = 256) -> list[nn.Module]:

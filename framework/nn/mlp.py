@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..registry import register
-from .blocks import Reshape, is_image, mlp, numel
+from .blocks import Reshape, ends_in_sigmoid, is_image, mlp, numel, without_final_sigmoid
 
 
 @register.encoder('mlp')
@@ -39,3 +39,11 @@ class MLPDecoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) -> (B, *out_shape)"""
         return self.net(z)
+
+    @property
+    def outputs_probabilities(self) -> bool:
+        return ends_in_sigmoid(self.net)
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        """The output before the sigmoid (images), so the reconstruction loss can be computed from logits."""
+        return without_final_sigmoid(self.net, z)

@@ -28,6 +28,6 @@ class SparseAutoencoder(AutoencoderMethod):
     def training_step(self, batch):
         x = batch['x']
         codes = self.encoder(x)
-        rec_loss = self.reconstruction_loss(self.decoder(codes), x)
+        rec_loss = self.reconstruction_term(codes, x)
         l1 = codes.abs().sum(1).mean()
         return {'loss': rec_loss + self.l1_wt * l1, 'rec_loss': rec_loss, 'l1': l1}
