@@ -23,7 +23,8 @@ the core's baselines in ``framework/reproduce/experiments/``). Its keys::
       cpu: {seeds: [1, 2], replace: {d/msp-3ds: d/msp-sprites-16}, flags: {steps: 1000},
             evaluate: {eval-msp-paper: {configs: [], flags: {length: 8}}}, device: 2 CPU cores, hours_per_run: 0.1}
 
-A scale's ``replace`` swaps config names (the published data for its offline stand-in), its ``flags`` are added
+A scale's ``replace`` swaps config names (the published data for its offline stand-in; a list puts several
+names in one's place, e.g. a reduced architecture before the method), its ``flags`` are added
 to every row (and win over the row's), ``rows: {KEY: {flags: ...}}`` adds flags to one row, and ``evaluate``
 overrides an evaluation's configs and flags by its ident.
 """

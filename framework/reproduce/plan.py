@@ -44,7 +44,7 @@ def plan(experiment: Experiment, scale: str) -> list[RowPlan]:
     settings = experiment.scales[scale]
     out = []
     for row in experiment.rows:
-        configs = [settings.replace.get(name, name) for name in row.configs]
+        configs = [new for name in row.configs for new in _as_list(settings.replace.get(name, name))]
         flags = {**row.flags, **settings.flags, **settings.rows.get(row.key, {}).get('flags', {})}
         fixed = {key: flag_text(value) for key, value in flags.items()}
         grid = Grid(configs, fixed, {'seed': [str(s) for s in settings.seeds]})
@@ -121,6 +121,10 @@ def run_dirs(row_plan: RowPlan, root: Path) -> list[Path]:
         recorded = {r['point']: Path(r['run_dir']) for r in SweepState.load(folder).runs}
         return [recorded.get(n, folder / n) for n in names if runs.is_run(recorded.get(n, folder / n))]
     return [folder / n for n in names if runs.is_run(folder / n)]
+
+
+def _as_list(value) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
 def _scaled(evaluation: Evaluation, override: dict) -> Evaluation:

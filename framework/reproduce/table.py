@@ -64,8 +64,8 @@ def claim_lines(experiment: Experiment, ours: dict) -> list[str]:
     lines = []
     for claim in experiment.claims:
         lines.append(f'Claim: {claim.text}')
-        lines.append(f'  ours: {verdict(claim, experiment, ours)}; paper\'s numbers: '
-                     f'{verdict(claim, experiment, theirs)}')
+        paper = verdict(claim, experiment, theirs).replace('not measured', 'no per-method numbers')
+        lines.append(f'  ours: {verdict(claim, experiment, ours)}; paper\'s numbers: {paper}')
     return lines
 
 
