@@ -17,10 +17,10 @@ CORE_DIR = Path(__file__).resolve().parent / 'experiments'
 
 
 def experiment_dirs() -> list[tuple[str, Path]]:
-    """(owner, folder) for the core and each loaded plugin that has a reproduce folder."""
+    """(owner, folder) for the core and each selected plugin that has a reproduce folder."""
     from .. import plugins
     found = [('core', CORE_DIR)]
-    for plugin in plugins.loaded():
+    for plugin in plugins.load_all():          # every selected plugin (STRUCTREP_PLUGINS), imported once
         module = importlib.import_module(plugin.module)
         declared = getattr(module, 'REPRODUCE_DIR', None)
         folder = Path(declared) if declared else Path(module.__file__).resolve().parent / 'reproduce'
