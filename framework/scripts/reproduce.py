@@ -5,7 +5,6 @@ the core for its baselines; the training is ``fig sweep``'s engine, one resumabl
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,8 @@ class ReproduceSettings:
                                 'settings (GPU hours)', choices=['cpu', 'paper'])
     dry_run: bool = setting(False, 'list every run with its training and scoring commands; run nothing')
     table: bool = setting(False, 'only read the scores of the runs made so far and print the table; train nothing')
-    engine: str = setting('local', "the sweep engine (`fig sweep -h`): local | submitit-local | slurm | ray")
+    engine: str = setting('local', 'the sweep engine (`fig sweep -h`)',
+                          choices=['local', 'submitit-local', 'slurm', 'ray'])
     workers: int = setting(0, 'runs at a time (0: one per GPU, else half the CPU cores)', min=0)
     out: str = setting('', 'folder of table.csv and table.png (default <runs_root>/reproduce/<name>/<scale>)')
 
@@ -35,6 +35,8 @@ class ReproduceSettings:
 @register.script('reproduce', settings=ReproduceSettings)
 def reproduce(cfg):
     """Run a paper's experiment (rows x seeds as resumable sweeps), score it, and print its table beside the paper's.
+
+    The word after `fig reproduce` names an experiment (not config files); the flags below choose how it runs.
 
     fig reproduce                                  the experiments: data, runs and expected cost at each scale
     fig reproduce NAME --dry_run true              every run with its `fig train` and scoring commands
@@ -96,7 +98,12 @@ def _train_and_score(experiment, s: ReproduceSettings, plans, root: Path) -> lis
             raise SystemExit(130)
         if code:
             failed.append(str(sweeps_root(root) / row_plan.name / 'logs'))
-        failed += run_evaluations(row_plan, root, threads=max(1, cores // 2))
+        try:
+            failed += run_evaluations(row_plan, root, threads=max(1, cores // 2))
+        except KeyboardInterrupt:
+            print('\nStopped while scoring (eval-metrics keeps the metrics it finished). Run the same command '
+                  'again to continue.')
+            raise SystemExit(130) from None
     return failed
 
 
@@ -111,9 +118,9 @@ def _tabulate(experiment, s: ReproduceSettings, plans, root: Path) -> dict:
     csv_path = write_csv(experiment, ours, out / 'table.csv')
     png_path = plot(experiment, ours, out / 'table.png')
     expected = experiment.runs(s.scale)
-    scored = sum(1 for row in ours.values() for k, st in row.items() if st.n and k == experiment.scores[0].key)
+    scored = sum(1 for row in ours.values() if any(stat.n for stat in row.values()))
     trained = sum(len(v) for v in runs_by_row.values())
     print(f'{trained} of {expected} runs exist; {scored} of {len(plans)} rows have scores. '
           f'Table: {csv_path}; plot: {png_path}')
     return {'experiment': experiment.name, 'scale': s.scale, 'ours': ours, 'csv': str(csv_path),
-            'png': str(png_path), 'complete': not math.isnan(expected) and trained == expected}
+            'png': str(png_path), 'complete': trained == expected}
