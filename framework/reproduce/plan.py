@@ -80,6 +80,9 @@ def format_dry_run(experiment: Experiment, scale: str, plans: list[RowPlan], roo
     s = experiment.scales[scale]
     lines = [f'{experiment.name} at scale {scale}: {experiment.runs(scale)} runs ({len(plans)} rows x '
              f'{len(s.seeds)} seeds), about {experiment.hours(scale):.3g} h on {s.device}.']
+    if s.note:
+        lines.append(f'Cost: {s.note}.')
+    lines.append(f'Data: {experiment.data.get(scale, "-")}.')
     for row_plan in plans:
         lines.append(f'\n{row_plan.row.label} [{row_plan.row.key}]: sweep {sweeps_root(root) / row_plan.name}')
         for point in row_plan.points():
