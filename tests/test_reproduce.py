@@ -107,6 +107,26 @@ def test_table_csv_and_plot(tmp_path):
     assert plot(curve, ours, tmp_path / 'curve.png').stat().st_size > 1000
 
 
+def test_a_ratio_score_is_taken_per_run_and_from_the_papers_values(tmp_path):
+    experiment = parse_experiment({
+        **TINY, 'scores': TINY['scores'] + [
+            {'key': 'err2', 'label': 'error at 2', 'file': 'scores', 'path': 'errors.1', 'better': 'lower'},
+            {'key': 'growth', 'label': 'error 2 / error 1', 'ratio': ['err2', 'err1'], 'better': 'lower'}],
+        'published': TINY['published'] + [
+            {'row': 'a', 'score': 'err1', 'value': 2.0, 'source': 'Table 3'},
+            {'row': 'a', 'score': 'err2', 'value': 5.0, 'source': 'Table 3'}]})
+    stats = row_stats(experiment, _runs(tmp_path))
+    # A: 9/3, 9/5, 9/4 = 3, 1.8, 2.25; B: 9/1, 9/2 = 9, 4.5 (a ratio of means would give other numbers)
+    assert stats['a']['growth'].mean == pytest.approx((3 + 1.8 + 2.25) / 3)
+    assert stats['b']['growth'].mean == pytest.approx(6.75) and stats['b']['growth'].n == 2
+    derived = experiment.published_for('a', 'growth')
+    assert derived.value == pytest.approx(2.5) and 'ratio' in derived.source
+    assert experiment.published_for('b', 'growth') is None
+    assert paper_stats(experiment)['a']['growth'].mean == pytest.approx(2.5)
+    with pytest.raises(ConfigError, match='ratio names two scores'):
+        parse_experiment({**TINY, 'scores': TINY['scores'] + [{'key': 'r', 'label': 'r', 'ratio': ['acc', 'zz']}]})
+
+
 def test_read_score_paths(tmp_path):
     from framework.reproduce.experiment import Score
     (tmp_path / 'results').mkdir()

@@ -49,11 +49,13 @@ class Row:
 
 @dataclass
 class Score:
+    """A number read from each run (``file`` and ``path``), or the ratio of two such scores per run (``ratio``)."""
     key: str
     label: str
-    file: str                   # results/<file>.json
-    path: str                   # dotted path in it; integers index lists (Lp.0)
+    file: str = ''              # results/<file>.json
+    path: str = ''              # dotted path in it; integers index lists (Lp.0)
     better: str = 'higher'
+    ratio: list[str] = field(default_factory=list)    # [numerator, denominator]: keys of two read scores
 
 
 @dataclass
@@ -127,10 +129,18 @@ class Experiment:
         return self.runs(scale) * self.scales[scale].hours_per_run
 
     def published_for(self, row: str, score: str) -> Published | None:
-        """The paper's number for (row, score); a reference without a row applies to every row."""
+        """The paper's number for (row, score); a reference without a row applies to every row; a ratio score's
+        is the ratio of the paper's two values where it gives both."""
         exact = [p for p in self.published if p.row == row and p.score == score]
         shared = [p for p in self.published if p.row is None and p.score == score]
-        return (exact or shared or [None])[0]
+        found = (exact or shared or [None])[0]
+        ratio = self.score(score).ratio
+        if found is None and ratio:
+            top, bottom = (self.published_for(row, key) for key in ratio)
+            if top and bottom and top.value is not None and bottom.value:
+                return Published(score, f'{top.value:g} / {bottom.value:g}, the ratio of the paper\'s means',
+                                 row, top.value / bottom.value, n=top.n)
+        return found
 
 
 def parse_experiment(data: dict, source: Path | None = None) -> Experiment:
@@ -186,6 +196,14 @@ def _check(e: Experiment, where: str) -> None:
     for score in e.scores:
         if score.better not in BETTER:
             fail(f'score {score.key}: better must be one of {BETTER}.')
+        if score.ratio:
+            read = [s.key for s in e.scores if not s.ratio]
+            if len(score.ratio) != 2 or any(k not in read for k in score.ratio) or score.file or score.path:
+                fail(f'score {score.key}: ratio names two scores read from files ({", ".join(read)}), '
+                     f'and then no file or path.')
+            continue
+        if not score.path:
+            fail(f'score {score.key} needs a path in its results file (or a ratio of two scores).')
         if score.file not in idents:
             fail(f'score {score.key} reads results/{score.file}.json, which no evaluation writes '
                  f'(evaluate idents: {", ".join(idents) or "none"}).')

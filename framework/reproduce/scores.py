@@ -52,17 +52,27 @@ def row_stats(experiment: Experiment, runs_by_row: dict[str, list[Path]]) -> dic
         dirs = runs_by_row.get(row.key, [])
         out[row.key] = {}
         for score in experiment.scores:
-            values = [v for v in (read_score(d, score) for d in dirs) if v is not None]
+            values = [v for v in (_run_score(d, score, experiment) for d in dirs) if v is not None]
             out[row.key][score.key] = Stat.of(values)
     return out
+
+
+def _run_score(run_dir: Path, score: Score, experiment: Experiment) -> float | None:
+    """A read score, or a ratio of two read scores of the same run (None where either is missing or 0 below)."""
+    if not score.ratio:
+        return read_score(run_dir, score)
+    top, bottom = (read_score(run_dir, experiment.score(key)) for key in score.ratio)
+    return None if top is None or not bottom else top / bottom
 
 
 def paper_stats(experiment: Experiment) -> dict[str, dict[str, Stat]]:
     """The paper's single values as Stats (ranges are not a row's value), for judging claims on them."""
     out: dict[str, dict[str, Stat]] = {r.key: {} for r in experiment.rows}
-    for p in experiment.published:
-        if p.row is not None and p.value is not None:
-            out[p.row][p.score] = Stat(p.value, math.nan if p.std is None else p.std, p.n or 1)
+    for row in experiment.rows:
+        for score in experiment.scores:
+            p = experiment.published_for(row.key, score.key)
+            if p is not None and p.row is not None and p.value is not None:
+                out[row.key][score.key] = Stat(p.value, math.nan if p.std is None else p.std, p.n or 1)
     return out
 
 

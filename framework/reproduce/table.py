@@ -28,7 +28,7 @@ def format_paper(p: Published | None) -> str:
         return '-'
     if p.range is not None:
         return f'{p.range[0]:g}–{p.range[1]:g}'
-    text = f'{p.value:g}'
+    text = f'{p.value:.4g}'
     if p.std is not None:
         text += f' ± {p.std:g}'
     return text + (f' ({p.n})' if p.n else '')
