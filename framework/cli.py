@@ -18,11 +18,9 @@ from pathlib import Path
 
 import omnifig as fig
 
-from . import runs
+from . import registry, runs
 from .errors import FrameworkError
 
-_POSITIONAL_ARGUMENT = {'list': 'kind', 'download-dataset': 'name'}   # `fig list encoder`
-_POSITIONAL_LIST = {'results': 'runs'}      # `fig results SWEEP RUN ...`: every word, as one comma list
 _HELP_FLAGS = ('-h', '--help')
 
 
@@ -93,10 +91,10 @@ def rewrite_argv(project, argv: list[str]) -> list[str]:
     head, rest = argv[:i + 1], argv[i + 1:]
     _check_script(project, script)
     names, flags = split_names(rest)
-    if script in _POSITIONAL_ARGUMENT and names:
-        return head + [f'--{_POSITIONAL_ARGUMENT[script]}', names[0]] + _normalise_keys(flags)
-    if script in _POSITIONAL_LIST and names:
-        return head + [f'--{_POSITIONAL_LIST[script]}', ','.join(names)] + _normalise_keys(flags)
+    entry = registry.get('script', script)
+    if entry.positional and names:                  # `fig list encoder`, `fig results SWEEP RUN ...`
+        value = ','.join(names) if entry.positional_many else names[0]
+        return head + [f'--{entry.positional}', value] + _normalise_keys(flags)
     from .config import check_config_name
     for name in names:
         check_config_name(project, name)

@@ -32,6 +32,8 @@ class Entry:
     module: str
     settings: tuple = ()       # scripts: the settings dataclasses whose fields are its top-level config keys
     needs: tuple = ()          # metrics: what the metric needs from the dataset and the method (metrics/common.py)
+    positional: str = ''       # scripts: the setting that the words after the script name fill (`fig list encoder`)
+    positional_many: bool = False   # scripts: every word, as one comma list (`fig results SWEEP RUN ...`)
 
     @property
     def type_name(self) -> str:
@@ -80,20 +82,23 @@ def _load_plugins() -> None:
 
 
 def add(kind: str, name: str, obj: Any, description: str | None = None, settings: tuple | type = (),
-        needs: tuple = ()) -> Entry:
+        needs: tuple = (), positional: str = '', positional_many: bool = False) -> Entry:
     """Register ``obj`` under ``kind/name``; the decorators in ``register`` call this.
 
     A script declares the dataclasses it reads its top-level keys from (``settings=EvalSettings``), so that
     ``-h`` can list them and a misspelt key can be caught before anything runs.
     A metric declares what it needs besides ``represent`` (``needs=('discrete_factors', 'decode')``, the names in
     ``framework.metrics.common``), so that a suite can hand it those and skip it, with the reason, where they lack.
+    A script whose first word is a value rather than a config name declares the setting it fills
+    (``positional='kind'``: ``fig list encoder`` is ``fig list --kind encoder``; ``positional_many``: all the words).
     """
     if kind not in KINDS:
         raise UnknownComponentError('kind', kind)
     if description is None:
         description = first_line(obj.__doc__)
     settings = settings if isinstance(settings, tuple) else (settings,)
-    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'), settings, tuple(needs))
+    entry = Entry(kind, name, obj, description, getattr(obj, '__module__', '?'), settings, tuple(needs), positional,
+                  positional_many)
     existing = _index[kind].get(name)
     if existing is not None:
         if _same_definition(existing.obj, obj):
@@ -155,9 +160,9 @@ class _Register:
             raise AttributeError(f'no component kind {kind!r}; kinds are {", ".join(KINDS)}')
 
         def decorator_for(name: str, description: str | None = None, settings: tuple | type = (),
-                          needs: tuple = ()) -> Callable:
+                          needs: tuple = (), positional: str = '', positional_many: bool = False) -> Callable:
             def decorate(obj):
-                add(kind, name, obj, description, settings, needs)
+                add(kind, name, obj, description, settings, needs, positional, positional_many)
                 return obj
             return decorate
         return decorator_for

@@ -1,6 +1,8 @@
 """framework.allocator: freed memory stays in the process, so a loop that reallocates pays no page faults."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -26,6 +28,7 @@ def run(setting: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_reallocating_a_large_block_faults_it_in_once_instead_of_every_time():
     default, tuned = run('default'), run('tuned')
     assert default['configured'] is False and tuned['configured'] is True

@@ -15,6 +15,8 @@ import torch
 from conftest import run_in_process as in_process
 from framework.errors import ConfigError, DataError, TrainingDiverged
 
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ['--dataset.num_samples', '300', '--batch_size', '16', '--progress', 'false', '--eval_batches', '1']
 

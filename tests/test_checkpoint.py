@@ -106,6 +106,7 @@ WRITER = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_sigkill_during_writes_never_leaves_a_half_written_checkpoint(tmp_path):
     path = tmp_path / 'last.pt'
     writer = subprocess.Popen([sys.executable, '-c', WRITER, str(path)], cwd=ROOT,

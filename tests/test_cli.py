@@ -1,4 +1,5 @@
 """End-to-end runs of the README's commands through the real command line (tiny step counts)."""
+import pytest
 import json
 import re
 
@@ -9,6 +10,7 @@ from conftest import REPO, only_run, run_cli
 RUN_NAME = re.compile(r'^vec_vae1_e-mlp_d-mlp_\d{6}-\d{6}$')
 
 
+@pytest.mark.slow
 def test_fig_train_demo_writes_a_complete_run(runs_root):
     result = run_cli('train', 'demo-vec', '--steps', '30', '--ckpt_every', '10', '--log_every', '10',
                      runs_root=runs_root, entry='fig')
@@ -26,6 +28,7 @@ def test_fig_train_demo_writes_a_complete_run(runs_root):
     assert 'train' in result.stderr                                    # the tqdm bar
 
 
+@pytest.mark.slow
 def test_main_py_works_from_any_directory_and_evaluates(runs_root, tmp_path):
     run_cli('train', 'demo-vec', '--steps', '5', '--include_eval', 'false', runs_root=runs_root, cwd=tmp_path)
     run = only_run(runs_root)
@@ -35,6 +38,7 @@ def test_main_py_works_from_any_directory_and_evaluates(runs_root, tmp_path):
     assert result['mode'] == 'val' and result['step'] == 5 and result['observations'] == 2000
 
 
+@pytest.mark.slow
 def test_composed_flags_and_combined_architecture_files(runs_root):
     run_cli('train', 'hybrid', 'a/conv12', 'm/ae', 'd/vec', '--steps', '3', '--dataset.num-samples', '600',
             '--batch-size', '16', runs_root=runs_root)
@@ -46,6 +50,7 @@ def test_composed_flags_and_combined_architecture_files(runs_root):
     assert config['encoder']['hidden'] == [64] and config['act'] == 'mish'
 
 
+@pytest.mark.slow
 def test_show_reports_where_each_value_came_from():
     out = run_cli('show', 'hybrid', 'a/e/conv12', 'a/d/conv12', 'm/vae', 'd/vec', '--reg-wt', '4').stdout
     lines = {line.split(':')[0].strip(): line for line in out.splitlines()}
@@ -55,6 +60,7 @@ def test_show_reports_where_each_value_came_from():
     assert 'hybrid' in lines['hybrid']
 
 
+@pytest.mark.slow
 def test_list_and_help():
     everything = run_cli('list').stdout
     for heading in ('datasets', 'encoders', 'decoders', 'methods', 'metrics', 'scripts'):
@@ -65,6 +71,7 @@ def test_list_and_help():
     assert 'train' in run_cli('-h').stdout
 
 
+@pytest.mark.slow
 def test_unknown_names_fail_with_a_message_not_a_traceback():
     bad_script = run_cli('trian', 'demo', check=False)
     assert bad_script.returncode == 2 and "Did you mean 'train'" in bad_script.stderr
@@ -75,6 +82,7 @@ def test_unknown_names_fail_with_a_message_not_a_traceback():
     assert bad_kind.returncode == 2 and "Did you mean 'encoder'" in bad_kind.stderr
 
 
+@pytest.mark.slow
 def test_image_runs_write_png_grids(runs_root):
     run_cli('train', 'hybrid', 'a/dlib', 'm/vae', 'd/sprites', '--dataset.size', '32', '--steps', '3',
             '--batch_size', '8', '--include_eval', 'false', runs_root=runs_root)

@@ -65,6 +65,7 @@ def _python(*args, cwd: Path):
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_python_dash_m_framework_works_outside_the_repository(tmp_path):
     result = _python('-m', 'framework', 'list', 'kind', cwd=tmp_path)
     assert result.returncode == 0 and 'encoder' in result.stdout, result.stderr

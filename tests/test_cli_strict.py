@@ -92,6 +92,7 @@ def test_a_script_without_declared_settings_warns_at_the_top_level(runs_root):
         check_command('test-undeclared', 'd/vec', '--dataset.num_sampels', '3')
 
 
+@pytest.mark.slow
 def test_keys_of_a_loaded_run_are_not_checked_but_new_ones_are(runs_root):
     code, text = run_in_process('train', 'hybrid', 'a/mlp', 'm/ae', 'd/vec', '--steps', '1', '--batch_size', '8',
                                 '--dataset.num_samples', '100', '--progress', 'false', '--include_eval', 'false',

@@ -91,7 +91,7 @@ def test_broken_yaml_names_the_file_and_the_line(tmp_path):
 def test_text_that_is_not_yaml_is_a_text_value(runs_root):
     """`--run_name @exp1`: `@` cannot start a YAML value, so the flag's text is the name."""
     code, text = run_in_process('train', 'demo-vec', '--steps', '1', '--include_eval', 'false',
-                                '--runs_root', str(runs_root), '--run_name', '@exp1')
+                                '--dataset.num_samples', '200', '--runs_root', str(runs_root), '--run_name', '@exp1')
     assert code == 0, text
     assert (runs_root / '@exp1' / 'config.yaml').is_file()
 

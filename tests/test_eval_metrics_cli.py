@@ -27,6 +27,7 @@ def trained_run(tmp_path_factory):
     return root, only_run(root)
 
 
+@pytest.mark.slow
 def test_eval_metrics_fast_suite_writes_results_and_tensorboard(trained_run):
     root, run = trained_run
     done = run_cli('eval-metrics', 'eval/fast', '--load', run.name, runs_root=root)   # the real `python main.py`

@@ -16,6 +16,8 @@ import pytest
 from framework import registry
 from framework.testing import only_run, run_in_process
 
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
+
 CALLS: Counter = Counter()
 STOP = {'signal': None}          # what the 'test-stop' metric does on its next call: a signal, 'raise', 'fail'
 

@@ -16,6 +16,8 @@ import pytest
 
 from framework.testing import REPO
 
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
+
 EXAMPLE = REPO / 'examples' / 'structrep-example-plugin'
 DISCOVERY = importlib.util.find_spec('framework.plugins') is not None
 needs_discovery = pytest.mark.skipif(

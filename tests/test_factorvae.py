@@ -2,6 +2,8 @@
 discriminator trained only by its own Adam, the command line, and two DDP processes staying in step."""
 from __future__ import annotations
 
+import pytest
+
 import math
 import os
 import subprocess
@@ -131,6 +133,7 @@ def test_the_discriminator_gradient_is_that_of_its_own_loss_alone():
         assert torch.allclose(p.grad, g, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_three_line_config_trains_from_the_command_line_and_resumes(tmp_path):
     config = tmp_path / 'fvae.yaml'
     config.write_text('_base: [a/mlp, m/factorvae, d/vec]\nsteps: 4\nmethod: {disc_width: 16, disc_depth: 2}\n')
@@ -149,6 +152,7 @@ def test_three_line_config_trains_from_the_command_line_and_resumes(tmp_path):
     assert torch.load(run / 'checkpoints' / 'last.pt', weights_only=True)['step'] == 6
 
 
+@pytest.mark.slow
 def test_two_ddp_processes_keep_identical_parameters(tmp_path):
     """Several optimisers under DDP: gradients are averaged by the trainer's own all-reduce. The ranks see
     different halves of each batch, so without it their parameters would part after the first step."""

@@ -27,6 +27,7 @@ NOTEBOOK = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_a_run_loads_from_outside_the_checkout_with_plain_values(tmp_path):
     runs_root = tmp_path / 'runs'
     run_cli('train', 'demo-vec', '--steps', '3', '--reg-wt', '2', '--include_eval', 'false', runs_root=runs_root)

@@ -66,6 +66,7 @@ def test_dci_extremes(scores):
     assert scores['mixed']['disentanglement'] < scores['perfect']['disentanglement'] - 0.2
 
 
+@pytest.mark.slow
 def test_dci_matches_reference_style_code_and_is_deterministic(monkeypatch):
     rng = np.random.default_rng(3)
     factors = np.stack([rng.integers(3, size=900), rng.integers(2, size=900)], axis=1)

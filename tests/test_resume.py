@@ -57,6 +57,7 @@ def assert_states_identical(a: dict, b: dict) -> None:
         assert torch.equal(a[key], b[key]), f'{key} differs'
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     whole_root, killed_root = tmp_path / 'whole', tmp_path / 'killed'
     args = ['train', 'demo-vec', '--steps', str(2 * N), '--ckpt_every', str(N), *TINY]
@@ -92,6 +93,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     assert len(list(killed_root.iterdir())) == 1, 'resuming must not make a new run directory'
 
 
+@pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
     proc = fig_popen('train', 'demo-vec', '--steps', '100000', '--ckpt_every', '20', *TINY, runs_root=tmp_path)
     wait_for(tmp_path, proc)
@@ -134,6 +136,7 @@ def build(tmp: Path | None, **overrides):
     return Trainer(method, dataset, settings, run_dir, torch.device('cpu'))
 
 
+@pytest.mark.slow
 def test_resumed_trainer_continues_at_saved_step_and_matches(tmp_path):
     steps = 30                      # 400 * 0.9 / 16 = 22 batches an epoch: the resume crosses an epoch boundary
     whole = build(tmp_path / 'a', steps=steps)
@@ -157,6 +160,7 @@ def test_resumed_trainer_continues_at_saved_step_and_matches(tmp_path):
     assert any(not torch.equal(half[k], v) for k, v in second.method.state_dict().items())
 
 
+@pytest.mark.slow
 def test_sigint_in_process_writes_checkpoint_then_resume_is_exact(tmp_path):
     from framework.methods import Method
 

@@ -10,6 +10,8 @@ Two processes train a deterministic autoencoder with a global batch of 32 (16 a 
 """
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import os
 import subprocess
@@ -17,6 +19,8 @@ import sys
 from pathlib import Path
 
 import torch
+
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ['train', 'a/mlp', 'm/ae', 'd/vec', '--steps', '6', '--ckpt_every', '3', '--batch_size', '32',

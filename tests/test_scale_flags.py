@@ -73,6 +73,7 @@ def compiled_run(tmp_path: Path, backend: str) -> None:
     assert 'encoder.net.0.weight' in state['method']
 
 
+@pytest.mark.slow
 def test_compile_runs_two_steps(tmp_path):
     compiled_run(tmp_path, 'aot_eager')
 

@@ -3,6 +3,8 @@
 resume that survives a truncated last.pt, an empty validation split, and settings refused with the flag."""
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 from contextlib import redirect_stderr
@@ -93,6 +95,7 @@ def test_resume_from_a_numbered_checkpoint_leaves_no_duplicate_steps(tmp_path):
     assert abs(val[-1].value - scores['loss']) < 1e-4 and abs(final['val/loss'] - scores['loss']) < 1e-9
 
 
+@pytest.mark.slow
 def test_a_truncated_last_checkpoint_falls_back_to_the_newest_intact_one(tmp_path):
     root = tmp_path / 'runs'
     code, out = run_in_process('train', *VEC, '--steps', '6', '--ckpt_every', '2', '--include_eval', 'false',

@@ -22,7 +22,7 @@ class DownloadSettings:
     root: str | None = setting(None, 'the folder to write into (default $STRUCTREP_DATA/<name> or local_data/<name>)')
 
 
-@register.script('download-dataset', settings=DownloadSettings)
+@register.script('download-dataset', settings=DownloadSettings, positional='name')
 def download_dataset(cfg):
     """Download a dataset's published files (`fig download-dataset --name 3dshapes`)."""
     known = ', '.join(sorted(SOURCES))

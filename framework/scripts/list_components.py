@@ -12,7 +12,7 @@ class ListSettings:
     kind: str | None = None           # dataset, encoder, decoder, method, metric or script; `kind` lists the kinds
 
 
-@register.script('list', settings=ListSettings)
+@register.script('list', settings=ListSettings, positional='kind')
 def list_components(cfg):
     """List registered components: `fig list` for all kinds, `fig list encoder` for one, `fig list kind` the kinds."""
     from ..settings import settings_from

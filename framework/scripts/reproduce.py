@@ -8,14 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import cli
 from ..errors import ConfigError
 from ..registry import register
 from ..settings import setting, settings_from
 from .common import runs_root as runs_root_of
-
-# `fig reproduce NAME`: the word after the script is the experiment, not a config file.
-cli._POSITIONAL_ARGUMENT.setdefault('reproduce', 'experiment')
 
 
 @dataclass
@@ -32,7 +28,7 @@ class ReproduceSettings:
     out: str = setting('', 'folder of table.csv and table.png (default <runs_root>/reproduce/<name>/<scale>)')
 
 
-@register.script('reproduce', settings=ReproduceSettings)
+@register.script('reproduce', settings=ReproduceSettings, positional='experiment')
 def reproduce(cfg):
     """Run a paper's experiment (rows x seeds as resumable sweeps), score it, and print its table beside the paper's.
 

@@ -36,7 +36,7 @@ class ResultsSettings:
     plots: bool = True          # draw the PNG plots
 
 
-@register.script('results', settings=ResultsSettings)
+@register.script('results', settings=ResultsSettings, positional='runs', positional_many=True)
 def results(cfg):
     """Average every run's scores per configuration (over seeds): a table, results.csv and plots."""
     s = settings_from(cfg, ResultsSettings)

@@ -1,4 +1,5 @@
 """The README commands, run as subprocesses at test size: train on Sector2D and on sprites, then gdrae-eval."""
+import pytest
 import json
 import math
 
@@ -8,6 +9,7 @@ SMALL_SECTOR = ['--dataset.num_samples', '512', '--batch_size', '16', '--jacob_b
                 '--decoder.coupling_hidden', '32', '--encoder.hidden', '[32, 32]', '--sv_hidden', '32']
 
 
+@pytest.mark.slow
 def test_sector2d_train_and_gdrae_eval(tmp_path):
     fig('train', 'hybrid', 'm/gdrae', 'd/sector2d', '--steps', '5', '--runs_root', str(tmp_path),
         '--progress', 'false', '--eval_batches', '2', *SMALL_SECTOR)

@@ -1,7 +1,10 @@
 """The README's image command at test size: train a/gdrae m/gdrae d/sprites for 2 steps, then gdrae-eval."""
+import pytest
 import json
 
 from framework.testing import only_run, run_cli as fig
+
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
 
 
 def test_images_train_and_gdrae_eval(tmp_path):

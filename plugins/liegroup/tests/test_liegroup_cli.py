@@ -1,4 +1,5 @@
 """The README's commands, end to end through `python main.py` (tiny steps, small images, tiny sample counts)."""
+import pytest
 import csv
 import json
 
@@ -9,6 +10,7 @@ TINY_SUITE = ('{factor-vae: {batch_size: 16, num_train: 20, num_eval: 20, num_va
               'sap: {num_train: 200, num_test: 200}, liegroup-factor-leakage: {num_train: 200}}')
 
 
+@pytest.mark.slow
 def test_train_basis_and_parity_metrics_on_sprites(tmp_path):
     fig('train', 'hybrid', 'a/liegroup', 'm/liegroup', 'd/sprites', '--steps', '5', '--runs_root', str(tmp_path),
         '--batch_size', '8', '--dataset.size', '32', '--eval_batches', '1', '--progress', 'false')

@@ -1,5 +1,8 @@
 """Block ("group") hybrid samples of an SAE on images: `fig sae-samples --load RUN`."""
+import pytest
 from framework.testing import only_run, run_cli
+
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
 
 
 def test_sae_samples_writes_hybrid_and_block_hybrid_grids(tmp_path):
