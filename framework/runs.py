@@ -132,6 +132,13 @@ def atomic_write_bytes(path: Path, write) -> None:
     _fsync_dir(path.parent)
 
 
+def copy_atomic(source: Path, path: Path) -> None:
+    """A separate, complete copy of ``source`` at ``path`` (written like :func:`atomic_write_bytes`)."""
+    import shutil
+    with open(source, 'rb') as original:
+        atomic_write_bytes(path, lambda handle: shutil.copyfileobj(original, handle, 1 << 20))
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete the temporary files that a process killed mid-write (SIGKILL, power loss) left in ``folder``.
 

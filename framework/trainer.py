@@ -27,10 +27,10 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from . import distributed, runs
+from . import distributed, runs, write_errors
 from .data.batches import BatchStream
 from .distributed import ProcessGroup, rank_seed
-from .errors import RunError, TrainingDiverged
+from .errors import DataError, RunError, TrainingDiverged
 from .random_state import rng_state, seed_everything, set_rng_state
 from .settings import setting
 from .logging import (SCALARS_FILE, RunLogger, ScalarWindow, image_grids, save_latent_scatter, save_loss_curves,
@@ -161,10 +161,24 @@ class Trainer(TrainerCheckpoints):
             if main and self.run_dir is not None:
                 self._write_pictures(logger)
             return last_scalars
+        except (OSError, RuntimeError) as exc:
+            if not write_errors.is_write_failure(exc):
+                raise
+            raise RunError(self._write_failure(self.checkpoint_dir / runs.LAST_CHECKPOINT, exc, 'the logs')) from exc
         finally:
             bar.close()
-            logger.close()
+            self._close_quietly(logger)
             self._restore_signal_handlers(previous_handlers)
+
+    @staticmethod
+    def _close_quietly(logger: RunLogger) -> None:
+        """Close the logs; when the run is already failing (say its folder is gone), that error is the one shown."""
+        import sys
+        try:
+            logger.close()
+        except OSError:
+            if sys.exc_info()[0] is None:
+                raise
 
     def train_step(self) -> dict[str, torch.Tensor]:
         """One optimisation step on the next batch; returns the scalar outputs as detached tensors (no sync).

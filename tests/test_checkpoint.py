@@ -162,7 +162,7 @@ def test_a_checkpoint_from_another_config_lists_the_mismatched_keys(tmp_path):
     assert 'encoder.net.0.weight (9, 6) vs (8, 6)' in message
 
 
-def test_a_numbered_checkpoint_shares_the_complete_file_and_pruning_keeps_the_newest(tmp_path):
+def test_a_numbered_checkpoint_is_a_complete_copy_and_pruning_keeps_the_newest(tmp_path):
     trainer = small_trainer(tmp_path, steps=8, keep_checkpoints=2)
     trainer.fit()
     ckpts = trainer.run_dir / 'checkpoints'
