@@ -103,6 +103,7 @@ class Trainer(TrainerCheckpoints):
         if settings.amp and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
             tqdm.write('note: --amp asks for bf16 autocast, which this GPU does not support; training in float32.')
             self.amp_dtype = None
+        self.window = ScalarWindow()      # the steps since the last logged mean (kept in checkpoints)
         self._stop_signal = None          # set by the signal handler of this process
         self._stop_requested = None       # agreed by all ranks at the last step
 
@@ -120,7 +121,7 @@ class Trainer(TrainerCheckpoints):
         bar = tqdm(total=s.steps, initial=self.step, disable=not (main and s.progress), desc='train',
                    dynamic_ncols=True, mininterval=0.5)
         self.method.train()
-        window = ScalarWindow()
+        window = self.window
         first_step, last_scalars = self.step + 1, {}
         tick = shown = time.perf_counter()
         try:

@@ -17,6 +17,7 @@ from . import distributed, runs, write_errors
 from .checks import check_state_matches
 from .distributed import rank_seed, state_digest
 from .errors import RunError
+from .resume_settings import apply_changed_settings, fresh_hyperparameters
 from .random_state import rng_state, seed_everything, set_rng_state
 
 
@@ -36,7 +37,8 @@ class TrainerCheckpoints:
         state = {'step': self.step, 'method': method_state, 'optimizer': optimizers[first],
                  'scheduler': schedulers[first], 'optimizers': optimizers, 'schedulers': schedulers,
                  'stream': self.stream.state_dict(), 'rng': rng_state(self.device), 'settings': asdict(self.settings),
-                 'world_size': self.group.world_size}
+                 'world_size': self.group.world_size,
+                 'log_window': {'sums': dict(self.window.sums), 'count': self.window.count}}
         if self.group.is_distributed:
             mine = {'rng': state['rng'], 'digest': state_digest(method_state)}
             gathered = [None] * self.group.world_size if self.group.is_main else None
@@ -113,11 +115,18 @@ class TrainerCheckpoints:
             raise RunError(f'{path} holds the state of optimisers {sorted(optimizers)}, but this method trains with '
                            f'{sorted(ours)}. Load it with the config it was trained with (`--load RUN`).')
         self.method.load_state_dict(state['method'])
+        fresh = fresh_hyperparameters(self.optimizers)
         for o in self.optimizers:
             o.optimizer.load_state_dict(optimizers[o.spec.name])
             o.scheduler.load_state_dict(schedulers[o.spec.name])
         self.stream.load_state_dict(state['stream'])
         self.step = int(state['step'])
+        window = state.get('log_window') or {}      # the steps since the last logged mean, before the stop
+        self.window.sums = {k: v.to(self.device) for k, v in window.get('sums', {}).items()}
+        self.window.count = int(window.get('count', 0))
+        note = apply_changed_settings(self.optimizers, fresh, self.settings, state.get('settings'))
+        if note and self.group.is_main:
+            tqdm.write(note)
         ranks = state.get('rng_ranks')
         if not self.group.is_distributed and int(state.get('world_size', 1)) == 1:
             set_rng_state(state['rng'], self.device)
