@@ -195,7 +195,7 @@ class Trainer(TrainerCheckpoints):
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                                 enabled=self.amp_dtype is not None):
                 out = self.model(batch)
-            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'])
+            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'], batch, indices)
             for o in due:
                 o.optimizer.zero_grad(set_to_none=True)
             if self._one_backward:
@@ -252,8 +252,12 @@ class Trainer(TrainerCheckpoints):
         rates.update({f'lr_{o.spec.name}': o.scheduler.get_last_lr()[0] for o in self.optimizers[1:]})
         return rates
 
-    def _check_finite(self, out: dict, loss_keys: list[str]) -> None:
-        """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal."""
+    def _check_finite(self, out: dict, loss_keys: list[str], batch: dict | None = None, indices=None) -> None:
+        """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal.
+
+        The batch is looked at only once the loss is non-finite (no cost on a good step): a NaN or inf in the
+        data is named as bad data, with its sample indices, not blamed on the learning rate.
+        """
         missing = [k for k in loss_keys if k not in out]
         if missing:
             raise RunError(f'{type(self.method).__name__}.training_step returned no {missing[0]!r}, which its '
@@ -273,6 +277,11 @@ class Trainer(TrainerCheckpoints):
             last = self.checkpoint_dir / runs.LAST_CHECKPOINT if self.checkpoint_dir else None
             kept = (f' The last good checkpoint is kept at {last}.' if last is not None and last.exists()
                     else ' No checkpoint had been written yet.' if last is not None else '')
+            bad = bad_samples(batch or {}, _full_dataset_indices(self.dataset, indices))
+            if bad:
+                raise DataError(f'The training data holds non-finite values (NaN or inf) at step {self.step + 1}: '
+                                f'{bad}. This is bad data, not a learning-rate problem: repair or drop those '
+                                f'samples (or regenerate the dataset file), then resume.{kept}')
             raise TrainingDiverged(
                 f'The loss became non-finite at step {self.step + 1} ({terms}).{kept} Try a lower --lr, '
                 f'gradient clipping (--grad_clip 1.0), or turning off --amp.')
@@ -291,3 +300,24 @@ class Trainer(TrainerCheckpoints):
         if previous:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def bad_samples(batch: dict, indices, shown: int = 10) -> str:
+    """'x of samples 17, 523 (dataset indices)' for every floating tensor of ``batch`` with a non-finite value."""
+    parts = []
+    for key, value in batch.items():
+        if not (torch.is_tensor(value) and value.is_floating_point()) or value.ndim == 0:
+            continue
+        rows = (~torch.isfinite(value.reshape(value.shape[0], -1))).any(dim=1).nonzero().flatten().cpu()
+        if len(rows):
+            ids = [int(indices[i]) for i in rows] if indices is not None else rows.tolist()
+            more = f' and {len(ids) - shown} more' if len(ids) > shown else ''
+            parts.append(f'{key!r} of dataset samples {", ".join(map(str, ids[:shown]))}{more}')
+    return '; '.join(parts)
+
+
+def _full_dataset_indices(dataset, indices):
+    """Indices into the whole dataset file (a split holds its own ``indices`` into its parent)."""
+    while indices is not None and hasattr(dataset, 'parent') and torch.is_tensor(getattr(dataset, 'indices', None)):
+        indices, dataset = dataset.indices[torch.as_tensor(indices, dtype=torch.long)], dataset.parent
+    return indices
