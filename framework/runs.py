@@ -191,43 +191,6 @@ def numbered_checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.stem.split('-', 1)[1]), reverse=True)
 
 
-def load_for_resume(folder: Path, name: str | None = None,
-                    map_location: Any = 'cpu') -> tuple[Path, dict, str | None] | None:
-    """The checkpoint a resume starts from: ``(path, state, note)``, or None when the run has none yet.
-
-    ``name`` (``--checkpoint ckpt-2000.pt``, or a path) is loaded as asked. Otherwise ``last.pt``; when it
-    is missing or unreadable (truncated, empty), the newest numbered checkpoint that loads, with a one-line
-    ``note`` naming both files. A file refused for holding foreign objects stops the resume.
-    """
-    folder = Path(folder)
-    if name:
-        path = Path(name) if Path(name).is_file() or Path(name).is_absolute() else folder / name
-        if not path.is_file():
-            known = ', '.join(p.name for p in [folder / LAST_CHECKPOINT, *numbered_checkpoints(folder)]
-                              if p.is_file()) or 'none'
-            raise RunError(f'No checkpoint {name!r} in {folder} (there: {known}); '
-                           f'give `--checkpoint` one of those names, or a path.')
-        return path, load_checkpoint(path, map_location), None
-    last = folder / LAST_CHECKPOINT
-    problem = None
-    if last.is_file():
-        try:
-            return last, load_checkpoint(last, map_location), None
-        except CorruptCheckpoint:
-            problem = 'cannot be read (truncated or corrupt)'
-    for path in numbered_checkpoints(folder):
-        try:
-            state = load_checkpoint(path, map_location)
-        except CorruptCheckpoint:
-            continue
-        why = problem or 'is missing'
-        return path, state, f'note: {last} {why}; resuming from {path.name}, the newest intact checkpoint.'
-    if problem:
-        raise RunError(f'{last} {problem}, and no intact numbered checkpoint (ckpt-<step>.pt) is left in '
-                       f'{folder}. Start a new run, or pass a good file with `--checkpoint PATH`.')
-    return None
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     text = json.dumps(data, indent=2, sort_keys=False, default=_json_default).encode()
     atomic_write_bytes(path, lambda handle: handle.write(text))

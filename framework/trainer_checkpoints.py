@@ -103,7 +103,7 @@ class TrainerCheckpoints:
         missing = [k for k in ('step', 'method', 'optimizer', 'scheduler', 'stream', 'rng') if k not in state]
         if missing:
             raise RunError(f'{path} is not a training checkpoint of this framework (no {", ".join(missing)}); '
-                           f'resume from a run\'s checkpoints/last.pt.')
+                           f'resume from one of the run\'s own checkpoints (`--checkpoint ckpt-<step>.pt`).')
         check_state_matches(self.method, state['method'], path)
         optimizers = state.get('optimizers')
         schedulers = state.get('schedulers')

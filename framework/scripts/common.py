@@ -118,9 +118,8 @@ def load_run(cfg, split: str = 'val', checkpoint: str | None = None) -> LoadedRu
     device = resolve_device(cfg.pull('device', 'auto', silent=True))
     dataset = build_dataset(cfg, split)
     method = build_method(cfg, dataset).to(device)
-    name = checkpoint or cfg.pull('checkpoint', runs.LAST_CHECKPOINT, silent=True)
-    path = run_dir / runs.CHECKPOINT_DIR / name
-    state = runs.load_checkpoint(path, map_location=device)
+    from ..recovery import load_for_scoring
+    path, state = load_for_scoring(run_dir, checkpoint or cfg.pull('checkpoint', None, silent=True), device)
     from ..checks import check_state_matches
     check_state_matches(method, state['method'], path)
     method.load_state_dict(state['method'])
