@@ -167,13 +167,18 @@ class CorruptCheckpoint(RunError):
 def load_checkpoint(path: Path, map_location: Any = 'cpu') -> dict:
     """Load with ``weights_only=True``: a checkpoint holding arbitrary pickled objects is refused.
 
-    A file that is merely unreadable (truncated by a full disk or an interrupted copy) raises
-    :class:`CorruptCheckpoint`, so that a resume can fall back to an older checkpoint; a file refused for
-    holding foreign objects raises a plain :class:`RunError` and is never worked around.
+    A file that is merely unreadable (truncated by a full disk or an interrupted copy) or damaged in place (its
+    zip checksums fail: torch itself would load the wrong bytes without a word) raises :class:`CorruptCheckpoint`,
+    so that a resume can fall back to an older checkpoint; a file refused for holding foreign objects raises a
+    plain :class:`RunError` and is never worked around.
     """
     path = Path(path)
     if not path.is_file():
         raise RunError(f'No checkpoint at {path}.')
+    damaged = _damaged_member(path)
+    if damaged:
+        raise CorruptCheckpoint(f'Cannot load checkpoint {path}: its entry {damaged} fails its checksum (the file '
+                                f'was damaged after it was written).')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:      # UnpicklingError for foreign objects, RuntimeError for truncated zips
@@ -189,6 +194,17 @@ def numbered_checkpoints(folder: Path) -> list[Path]:
     """``ckpt-<step>.pt`` files in ``folder``, newest (highest step) first."""
     found = [p for p in Path(folder).glob('ckpt-*.pt') if p.stem.split('-', 1)[1].isdigit()]
     return sorted(found, key=lambda p: int(p.stem.split('-', 1)[1]), reverse=True)
+
+
+def _damaged_member(path: Path) -> str | None:
+    """The first entry of a zip-format checkpoint whose CRC does not match; None when all match or not a zip."""
+    import zipfile
+    import zlib
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
+        return None          # not a zip (or cut short): torch.load says what is wrong with it
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

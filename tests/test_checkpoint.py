@@ -169,3 +169,13 @@ def test_a_numbered_checkpoint_is_a_complete_copy_and_pruning_keeps_the_newest(t
     assert sorted(p.name for p in ckpts.iterdir()) == ['ckpt-6.pt', 'ckpt-8.pt', 'last.pt']
     assert runs.load_checkpoint(ckpts / 'ckpt-6.pt')['step'] == 6
     assert runs.load_checkpoint(ckpts / 'last.pt')['step'] == 8
+
+
+def test_a_checkpoint_overwritten_in_place_fails_its_checksum_instead_of_loading_wrong_weights(tmp_path):
+    path = tmp_path / 'last.pt'
+    runs.save_checkpoint({'step': 3, 'w': torch.ones(100_000)}, path)
+    with open(path, 'r+b') as handle:        # a bad block: the zip still opens, torch alone would load zeros
+        handle.seek(os.path.getsize(path) // 2)
+        handle.write(b'\0' * 4096)
+    with pytest.raises(runs.CorruptCheckpoint, match='fails its checksum'):
+        runs.load_checkpoint(path)
