@@ -2,6 +2,7 @@
 the newest intact checkpoint, and a run whose checkpoints are gone but whose logs remain is refused, not wiped."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -102,3 +103,13 @@ def test_resume_of_a_run_whose_checkpoints_were_deleted_is_refused_and_its_histo
     assert (kept[0] / 'scalars.csv').read_text() == before
     assert (kept[0] / 'finished.json').is_file()
     assert runs.load_checkpoint(run / 'checkpoints' / 'last.pt')['step'] == 20
+
+
+def test_eval_metrics_with_a_truncated_last_pt_scores_the_newest_intact_checkpoint(trained, tmp_path):
+    run = copy_of(trained, tmp_path)
+    last = run / 'checkpoints' / 'last.pt'
+    last.write_bytes(last.read_bytes()[:300])
+    code, out = run_in_process('eval-metrics', 'eval/fast', '--load', run)
+    assert code in (0, None), out
+    assert 'using ckpt-20.pt (step 20)' in out
+    assert json.loads((run / 'results' / 'metrics-fast.json').read_text())['step'] == 20

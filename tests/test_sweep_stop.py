@@ -119,3 +119,15 @@ def test_a_corrupt_sweep_json_says_to_delete_it_alone_and_the_rerun_skips_the_fi
     code, out = run_in_process(*args)
     assert code in (0, None) and '2 already finished, 0 to run' in out, out
     assert all(r['state'] == 'done' and r['returncode'] == 0 for r in _state(folder).values())
+
+
+def test_a_rerun_asks_slurm_about_the_recorded_job_before_starting_the_run(tmp_path, monkeypatch):
+    from framework.sweep.jobs import still_working
+    squeue = tmp_path / 'bin' / 'squeue'
+    squeue.parent.mkdir()
+    squeue.write_text('#!/bin/sh\n[ "$3" = "4242" ] && echo PENDING\nexit 0\n')     # squeue -h -j ID -o %T
+    squeue.chmod(0o755)
+    monkeypatch.setenv('PATH', f'{squeue.parent}{os.pathsep}{os.environ["PATH"]}')
+    record = {'point': 'seed-0', 'state': 'running', 'engine': 'slurm', 'job_id': '4242'}
+    assert 'Slurm job 4242 queued or running' in still_working(record, 'slurm', tmp_path / 'seed-0')
+    assert still_working({**record, 'job_id': '4243'}, 'slurm', tmp_path / 'seed-0') is None
