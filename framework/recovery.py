@@ -152,7 +152,7 @@ def _lost_history(run_dir: Path, ckpt_every: int) -> str:
             return f'its {runs.CHECKPOINT_DIR}/ folder is gone and scalars.csv logs steps up to {logged}'
         return ''
     logged = _last_logged_step(run_dir)
-    if ckpt_every > 0 and logged >= ckpt_every:
+    if ckpt_every > 0 and logged > ckpt_every:    # the loop goes past step ckpt_every only once it has saved there
         return f'scalars.csv logs steps up to {logged}, past the first checkpoint (every {ckpt_every} steps)'
     return ''
 

@@ -113,3 +113,17 @@ def test_eval_metrics_with_a_truncated_last_pt_scores_the_newest_intact_checkpoi
     assert code in (0, None), out
     assert 'using ckpt-20.pt (step 20)' in out
     assert json.loads((run / 'results' / 'metrics-fast.json').read_text())['step'] == 20
+
+
+def test_a_run_killed_while_writing_its_first_checkpoint_starts_again_instead_of_being_refused(tmp_path):
+    trainer = small_trainer(tmp_path, steps=4, ckpt_every=2, log_every=2)
+    trainer.fit()
+    ckpts = trainer.run_dir / 'checkpoints'
+    for path in ckpts.iterdir():                   # killed after logging step 2, before ckpt-2 was complete
+        path.unlink()
+    lines = (trainer.run_dir / 'scalars.csv').read_text().splitlines(keepends=True)
+    (trainer.run_dir / 'scalars.csv').write_text(''.join(l for l in lines if not l.startswith('4,')))
+    assert recovery.resume_point(trainer.run_dir, None, False, 2) == (None, None, None)
+    (trainer.run_dir / 'scalars.csv').write_text(''.join(lines))          # but logs at step 4: ckpt-2 was lost
+    with pytest.raises(RunError, match='past the first checkpoint'):
+        recovery.resume_point(trainer.run_dir, None, False, 2)
