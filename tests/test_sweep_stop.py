@@ -42,20 +42,25 @@ def wait_until_training(sweep, folder, points, timeout=240):
     time.sleep(1)                               # in the training loop, with its signal handlers
 
 
-def test_ctrl_c_with_queued_points_exits_promptly_marks_them_not_started_and_frees_the_lock(tmp_path):
-    sweep = start_sweep(tmp_path)
+@pytest.mark.parametrize('engine', ['local', 'submitit-local'])
+def test_ctrl_c_with_queued_points_exits_promptly_marks_them_not_started_and_frees_the_lock(tmp_path, engine):
+    if engine != 'local':
+        pytest.importorskip('submitit')
+    sweep = start_sweep(tmp_path, '--engine', engine)
     folder = tmp_path / 'sweeps' / 'demo-vec_seed'
     wait_until_training(sweep, folder, ['seed-0', 'seed-1'])
     sweep.send_signal(signal.SIGINT)
     signalled = time.time()
     out, _ = sweep.communicate(timeout=60)                 # it used to run forever with the queued point
+    assert 'Traceback' not in out, out
     assert time.time() - signalled < 30, out
     assert sweep.returncode == 130, out
     states = _state(folder)
     assert states['seed-2']['state'] == 'not started' and not (folder / 'seed-2').exists()
     for point in ('seed-0', 'seed-1'):
-        assert states[point]['state'] == 'interrupted'
-        assert states[point]['engine'] == 'local' and states[point]['job_id'] == states[point]['pid']
+        assert states[point]['state'] == 'interrupted' and states[point]['returncode'] == 0
+        assert states[point]['engine'] == engine and states[point]['job_id']
+        assert 'Stopped by SIGTERM' in open(states[point]['log']).read()
         assert (folder / point / 'checkpoints' / 'last.pt').is_file()
     with SweepLock(folder):                                 # released: a rerun may take it
         pass

@@ -157,7 +157,11 @@ class SubmititEngine:
         return handle.result()
 
     def stop(self, point: str, handle, hard: bool = False) -> None:
-        handle.cancel(check=False)
+        controller = getattr(handle, '_process', None)     # submitit's local executor: the job's controller
+        if controller is not None and not hard:
+            controller.send_signal(signal.SIGTERM)         # forwarded to the task, whose trainer checkpoints
+        else:
+            handle.cancel(check=False)                     # Slurm: scancel (SIGTERM, then SIGKILL after KillWait)
 
     def close(self, wait: bool = True) -> None:
         pass
