@@ -28,6 +28,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from . import distributed, runs, write_errors
+from .bad_data import bad_samples, full_dataset_indices
 from .data.batches import BatchStream
 from .distributed import ProcessGroup, rank_seed
 from .errors import DataError, RunError, TrainingDiverged
@@ -277,7 +278,7 @@ class Trainer(TrainerCheckpoints):
             last = self.checkpoint_dir / runs.LAST_CHECKPOINT if self.checkpoint_dir else None
             kept = (f' The last good checkpoint is kept at {last}.' if last is not None and last.exists()
                     else ' No checkpoint had been written yet.' if last is not None else '')
-            bad = bad_samples(batch or {}, _full_dataset_indices(self.dataset, indices))
+            bad = bad_samples(batch or {}, full_dataset_indices(self.dataset, indices))
             if bad:
                 raise DataError(f'The training data holds non-finite values (NaN or inf) at step {self.step + 1}: '
                                 f'{bad}. This is bad data, not a learning-rate problem: repair or drop those '
@@ -301,23 +302,3 @@ class Trainer(TrainerCheckpoints):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-
-def bad_samples(batch: dict, indices, shown: int = 10) -> str:
-    """'x of samples 17, 523 (dataset indices)' for every floating tensor of ``batch`` with a non-finite value."""
-    parts = []
-    for key, value in batch.items():
-        if not (torch.is_tensor(value) and value.is_floating_point()) or value.ndim == 0:
-            continue
-        rows = (~torch.isfinite(value.reshape(value.shape[0], -1))).any(dim=1).nonzero().flatten().cpu()
-        if len(rows):
-            ids = [int(indices[i]) for i in rows] if indices is not None else rows.tolist()
-            more = f' and {len(ids) - shown} more' if len(ids) > shown else ''
-            parts.append(f'{key!r} of dataset samples {", ".join(map(str, ids[:shown]))}{more}')
-    return '; '.join(parts)
-
-
-def _full_dataset_indices(dataset, indices):
-    """Indices into the whole dataset file (a split holds its own ``indices`` into its parent)."""
-    while indices is not None and hasattr(dataset, 'parent') and torch.is_tensor(getattr(dataset, 'indices', None)):
-        indices, dataset = dataset.indices[torch.as_tensor(indices, dtype=torch.long)], dataset.parent
-    return indices
