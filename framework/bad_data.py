@@ -9,7 +9,7 @@ import torch
 
 
 def bad_samples(batch: dict, indices, shown: int = 10) -> str:
-    """"'x' of dataset samples 17, 523" for every floating tensor of ``batch`` with a non-finite value."""
+    """``'x' of dataset samples 17, 523`` for every floating tensor of ``batch`` with a non-finite value."""
     parts = []
     for key, value in batch.items():
         if not (torch.is_tensor(value) and value.is_floating_point()) or value.ndim == 0:
