@@ -27,8 +27,9 @@ def still_working(record: dict, engine: str, run_dir: Path) -> str | None:
     if engine in ('local', 'submitit-local'):
         pid = record.get('pid') if engine == 'local' else job
         if pid and _process_alive(int(pid), record['point'] if engine == 'local' else 'submitit'):
-            return f'still has its {engine} job, process {pid}, left running by a sweep that was killed; ' \
-                   f'stop it with `kill {pid}`'
+            what = 'process' if engine == 'local' else 'submitit job'
+            return f'is still being trained by {what} {pid}, left running by a sweep that was killed; ' \
+                   f'stop it with `kill {pid}` (it writes a checkpoint)'
     elif engine == 'slurm' and job and _slurm_job_alive(str(job)):
         return f'still has Slurm job {job} queued or running; cancel it with `scancel {job}`'
     return None
