@@ -45,7 +45,8 @@ class Run:
 
 def load_run(run, device: str = 'auto', checkpoint: str | None = None, runs_root: str | Path | None = None,
              **overrides) -> Run:
-    """Rebuild a run and load a checkpoint (``last.pt`` by default).
+    """Rebuild a run and load a checkpoint (``last.pt`` by default; where that is damaged, the newest intact
+    ``ckpt-<step>.pt``, with a note). A run that a trainer is writing now is refused, naming the trainer.
 
     ``run`` is a run's folder name under ``runs_root`` (default ``trained_nets/``), a path to it, or a composed
     ``Config`` that names it with ``load`` (how scripts call this). ``overrides`` change config values for this
@@ -74,9 +75,8 @@ def _load(cfg) -> Run:
     if cfg.get('observation_shape', None) is None:      # a config saved before shapes were recorded
         splits['train'] = build_dataset(cfg, 'train')
     method = build_method(cfg, splits.get('train')).to(device)
-    name = cfg.get('checkpoint', None) or runs.LAST_CHECKPOINT
-    path = run_dir / runs.CHECKPOINT_DIR / name
-    state = runs.load_checkpoint(path, map_location=device)
+    from .recovery import load_for_scoring
+    path, state = load_for_scoring(run_dir, cfg.get('checkpoint', None), device)   # or the newest intact one
     check_state_matches(method, state['method'], path)
     method.load_state_dict(state['method'])
     method.eval()

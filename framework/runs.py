@@ -132,6 +132,13 @@ def atomic_write_bytes(path: Path, write) -> None:
     _fsync_dir(path.parent)
 
 
+def copy_atomic(source: Path, path: Path) -> None:
+    """A separate, complete copy of ``source`` at ``path`` (written like :func:`atomic_write_bytes`)."""
+    import shutil
+    with open(source, 'rb') as original:
+        atomic_write_bytes(path, lambda handle: shutil.copyfileobj(original, handle, 1 << 20))
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete the temporary files that a process killed mid-write (SIGKILL, power loss) left in ``folder``.
 
@@ -160,13 +167,18 @@ class CorruptCheckpoint(RunError):
 def load_checkpoint(path: Path, map_location: Any = 'cpu') -> dict:
     """Load with ``weights_only=True``: a checkpoint holding arbitrary pickled objects is refused.
 
-    A file that is merely unreadable (truncated by a full disk or an interrupted copy) raises
-    :class:`CorruptCheckpoint`, so that a resume can fall back to an older checkpoint; a file refused for
-    holding foreign objects raises a plain :class:`RunError` and is never worked around.
+    A file that is merely unreadable (truncated by a full disk or an interrupted copy) or damaged in place (its
+    zip checksums fail: torch itself would load the wrong bytes without a word) raises :class:`CorruptCheckpoint`,
+    so that a resume can fall back to an older checkpoint; a file refused for holding foreign objects raises a
+    plain :class:`RunError` and is never worked around.
     """
     path = Path(path)
     if not path.is_file():
         raise RunError(f'No checkpoint at {path}.')
+    damaged = _damaged_member(path)
+    if damaged:
+        raise CorruptCheckpoint(f'Cannot load checkpoint {path}: its entry {damaged} fails its checksum (the file '
+                                f'was damaged after it was written).')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:      # UnpicklingError for foreign objects, RuntimeError for truncated zips
@@ -184,41 +196,15 @@ def numbered_checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.stem.split('-', 1)[1]), reverse=True)
 
 
-def load_for_resume(folder: Path, name: str | None = None,
-                    map_location: Any = 'cpu') -> tuple[Path, dict, str | None] | None:
-    """The checkpoint a resume starts from: ``(path, state, note)``, or None when the run has none yet.
-
-    ``name`` (``--checkpoint ckpt-2000.pt``, or a path) is loaded as asked. Otherwise ``last.pt``; when it
-    is missing or unreadable (truncated, empty), the newest numbered checkpoint that loads, with a one-line
-    ``note`` naming both files. A file refused for holding foreign objects stops the resume.
-    """
-    folder = Path(folder)
-    if name:
-        path = Path(name) if Path(name).is_file() or Path(name).is_absolute() else folder / name
-        if not path.is_file():
-            known = ', '.join(p.name for p in [folder / LAST_CHECKPOINT, *numbered_checkpoints(folder)]
-                              if p.is_file()) or 'none'
-            raise RunError(f'No checkpoint {name!r} in {folder} (there: {known}); '
-                           f'give `--checkpoint` one of those names, or a path.')
-        return path, load_checkpoint(path, map_location), None
-    last = folder / LAST_CHECKPOINT
-    problem = None
-    if last.is_file():
-        try:
-            return last, load_checkpoint(last, map_location), None
-        except CorruptCheckpoint:
-            problem = 'cannot be read (truncated or corrupt)'
-    for path in numbered_checkpoints(folder):
-        try:
-            state = load_checkpoint(path, map_location)
-        except CorruptCheckpoint:
-            continue
-        why = problem or 'is missing'
-        return path, state, f'note: {last} {why}; resuming from {path.name}, the newest intact checkpoint.'
-    if problem:
-        raise RunError(f'{last} {problem}, and no intact numbered checkpoint (ckpt-<step>.pt) is left in '
-                       f'{folder}. Start a new run, or pass a good file with `--checkpoint PATH`.')
-    return None
+def _damaged_member(path: Path) -> str | None:
+    """The first entry of a zip-format checkpoint whose CRC does not match; None when all match or not a zip."""
+    import zipfile
+    import zlib
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
+        return None          # not a zip (or cut short): torch.load says what is wrong with it
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -27,10 +27,11 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from . import distributed, runs
+from . import distributed, runs, write_errors
+from .bad_data import bad_samples, full_dataset_indices
 from .data.batches import BatchStream
 from .distributed import ProcessGroup, rank_seed
-from .errors import RunError, TrainingDiverged
+from .errors import DataError, RunError, TrainingDiverged
 from .random_state import rng_state, seed_everything, set_rng_state
 from .settings import setting
 from .logging import (SCALARS_FILE, RunLogger, ScalarWindow, image_grids, save_latent_scatter, save_loss_curves,
@@ -103,6 +104,7 @@ class Trainer(TrainerCheckpoints):
         if settings.amp and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
             tqdm.write('note: --amp asks for bf16 autocast, which this GPU does not support; training in float32.')
             self.amp_dtype = None
+        self.window = ScalarWindow()      # the steps since the last logged mean (kept in checkpoints)
         self._stop_signal = None          # set by the signal handler of this process
         self._stop_requested = None       # agreed by all ranks at the last step
 
@@ -120,7 +122,7 @@ class Trainer(TrainerCheckpoints):
         bar = tqdm(total=s.steps, initial=self.step, disable=not (main and s.progress), desc='train',
                    dynamic_ncols=True, mininterval=0.5)
         self.method.train()
-        window = ScalarWindow()
+        window = self.window
         first_step, last_scalars = self.step + 1, {}
         tick = shown = time.perf_counter()
         try:
@@ -161,10 +163,24 @@ class Trainer(TrainerCheckpoints):
             if main and self.run_dir is not None:
                 self._write_pictures(logger)
             return last_scalars
+        except (OSError, RuntimeError) as exc:
+            if not write_errors.is_write_failure(exc):
+                raise
+            raise RunError(self._write_failure(self.checkpoint_dir / runs.LAST_CHECKPOINT, exc, 'the logs')) from exc
         finally:
             bar.close()
-            logger.close()
+            self._close_quietly(logger)
             self._restore_signal_handlers(previous_handlers)
+
+    @staticmethod
+    def _close_quietly(logger: RunLogger) -> None:
+        """Close the logs; when the run is already failing (say its folder is gone), that error is the one shown."""
+        import sys
+        try:
+            logger.close()
+        except OSError:
+            if sys.exc_info()[0] is None:
+                raise
 
     def train_step(self) -> dict[str, torch.Tensor]:
         """One optimisation step on the next batch; returns the scalar outputs as detached tensors (no sync).
@@ -181,7 +197,7 @@ class Trainer(TrainerCheckpoints):
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                                 enabled=self.amp_dtype is not None):
                 out = self.model(batch)
-            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'])
+            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'], batch, indices)
             for o in due:
                 o.optimizer.zero_grad(set_to_none=True)
             if self._one_backward:
@@ -238,8 +254,12 @@ class Trainer(TrainerCheckpoints):
         rates.update({f'lr_{o.spec.name}': o.scheduler.get_last_lr()[0] for o in self.optimizers[1:]})
         return rates
 
-    def _check_finite(self, out: dict, loss_keys: list[str]) -> None:
-        """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal."""
+    def _check_finite(self, out: dict, loss_keys: list[str], batch: dict | None = None, indices=None) -> None:
+        """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal.
+
+        The batch is looked at only once the loss is non-finite (no cost on a good step): a NaN or inf in the
+        data is named as bad data, with its sample indices, not blamed on the learning rate.
+        """
         missing = [k for k in loss_keys if k not in out]
         if missing:
             raise RunError(f'{type(self.method).__name__}.training_step returned no {missing[0]!r}, which its '
@@ -259,6 +279,11 @@ class Trainer(TrainerCheckpoints):
             last = self.checkpoint_dir / runs.LAST_CHECKPOINT if self.checkpoint_dir else None
             kept = (f' The last good checkpoint is kept at {last}.' if last is not None and last.exists()
                     else ' No checkpoint had been written yet.' if last is not None else '')
+            bad = bad_samples(batch or {}, full_dataset_indices(self.dataset, indices))
+            if bad:
+                raise DataError(f'The training data holds non-finite values (NaN or inf) at step {self.step + 1}: '
+                                f'{bad}. This is bad data, not a learning-rate problem: repair or drop those '
+                                f'samples (or regenerate the dataset file), then resume.{kept}')
             raise TrainingDiverged(
                 f'The loss became non-finite at step {self.step + 1} ({terms}).{kept} Try a lower --lr, '
                 f'gradient clipping (--grad_clip 1.0), or turning off --amp.')
@@ -277,3 +302,4 @@ class Trainer(TrainerCheckpoints):
         if previous:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+

@@ -2,23 +2,22 @@
 
 ``Trainer`` (``framework/trainer.py``) inherits these; they use its ``method``, ``optimizers``, ``stream``,
 ``step``, ``settings``, ``group``, ``device`` and ``run_dir``. ``last.pt`` is replaced only once the new file
-is complete (``runs.save_checkpoint``); ``ckpt-<step>.pt`` is a second name for it, and the oldest beyond
-``keep_checkpoints`` are removed.
+is complete (``runs.save_checkpoint``); ``ckpt-<step>.pt`` is a separate copy of it (damage to one file in place
+leaves the other intact), and the oldest beyond ``keep_checkpoints`` are removed.
 """
 from __future__ import annotations
 
-import errno
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch.distributed as dist
 from tqdm import tqdm
 
-from . import distributed, runs
+from . import distributed, runs, write_errors
 from .checks import check_state_matches
 from .distributed import rank_seed, state_digest
 from .errors import RunError
+from .resume_settings import apply_changed_settings, fresh_hyperparameters
 from .random_state import rng_state, seed_everything, set_rng_state
 
 
@@ -38,7 +37,8 @@ class TrainerCheckpoints:
         state = {'step': self.step, 'method': method_state, 'optimizer': optimizers[first],
                  'scheduler': schedulers[first], 'optimizers': optimizers, 'schedulers': schedulers,
                  'stream': self.stream.state_dict(), 'rng': rng_state(self.device), 'settings': asdict(self.settings),
-                 'world_size': self.group.world_size}
+                 'world_size': self.group.world_size,
+                 'log_window': {'sums': dict(self.window.sums), 'count': self.window.count}}
         if self.group.is_distributed:
             mine = {'rng': state['rng'], 'digest': state_digest(method_state)}
             gathered = [None] * self.group.world_size if self.group.is_main else None
@@ -52,10 +52,11 @@ class TrainerCheckpoints:
         return state
 
     def save_checkpoint(self, periodic: bool = True) -> Path | None:
-        """Write ``last.pt`` atomically (rank 0 only) and link it as ``ckpt-<step>.pt``.
+        """Write ``last.pt`` atomically (rank 0 only) and copy it to ``ckpt-<step>.pt``.
 
-        Every rank calls this (the state is gathered from all of them). A failed write (e.g. a full disk)
-        leaves the previous ``last.pt`` intact and no temporary file, and stops every rank with a message.
+        Every rank calls this (the state is gathered from all of them). A failed write (a full disk, a denied
+        permission, a deleted folder) leaves the previous ``last.pt`` intact and no temporary file, and stops every
+        rank with a message that names the cause.
         """
         if self.checkpoint_dir is None:
             return None
@@ -66,28 +67,22 @@ class TrainerCheckpoints:
             try:
                 runs.save_checkpoint(state, last)
                 if periodic:
-                    self._link_numbered(last, state)
-            except OSError as exc:
+                    self._copy_numbered(last)
+            except (OSError, RuntimeError) as exc:
+                if not write_errors.is_write_failure(exc):
+                    raise
                 failure = self._write_failure(last, exc)
         failure = distributed.broadcast_object(failure, self.group)
         if failure is not None:
             raise RunError(failure)
         return last if self.group.is_main else None
 
-    def _link_numbered(self, last: Path, state: dict) -> None:
-        numbered = self.checkpoint_dir / f'ckpt-{self.step}.pt'
-        if numbered.exists():
-            numbered.unlink()
-        try:
-            os.link(last, numbered)        # a second name for the same complete file
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise
-            runs.save_checkpoint(state, numbered)
+    def _copy_numbered(self, last: Path) -> None:
+        runs.copy_atomic(last, self.checkpoint_dir / f'ckpt-{self.step}.pt')
         self._prune_checkpoints()
 
-    def _write_failure(self, last: Path, exc: OSError) -> str:
-        reason = 'the disk is full' if exc.errno == errno.ENOSPC else f'{exc.__class__.__name__}: {exc}'
+    def _write_failure(self, last: Path, exc: BaseException, what: str = 'the checkpoint') -> str:
+        cause, advice = write_errors.describe(exc, last)
         kept = ''
         if last.exists():
             try:
@@ -95,8 +90,8 @@ class TrainerCheckpoints:
                 kept = f' The previous checkpoint {last} (step {kept_step}) is intact.'
             except Exception:       # noqa: BLE001 - the message is what matters here
                 kept = f' The previous checkpoint is {last}.'
-        return (f'Could not write the checkpoint at step {self.step} because {reason}.{kept} Free some space '
-                f'(or lower --keep_checkpoints), then continue with `fig train --load {self.run_dir} --resume`.')
+        return (f'Could not write {what} at step {self.step} because {cause}.{kept} {advice}, then '
+                f'continue with `fig train --load {self.run_dir} --resume`.')
 
     def load_checkpoint(self, path: Path, state: dict | None = None) -> None:
         """Restore everything ``state_dict`` saved (``state``: the file already loaded); leftovers of a write cut
@@ -108,7 +103,7 @@ class TrainerCheckpoints:
         missing = [k for k in ('step', 'method', 'optimizer', 'scheduler', 'stream', 'rng') if k not in state]
         if missing:
             raise RunError(f'{path} is not a training checkpoint of this framework (no {", ".join(missing)}); '
-                           f'resume from a run\'s checkpoints/last.pt.')
+                           f'resume from one of the run\'s own checkpoints (`--checkpoint ckpt-<step>.pt`).')
         check_state_matches(self.method, state['method'], path)
         optimizers = state.get('optimizers')
         schedulers = state.get('schedulers')
@@ -120,11 +115,18 @@ class TrainerCheckpoints:
             raise RunError(f'{path} holds the state of optimisers {sorted(optimizers)}, but this method trains with '
                            f'{sorted(ours)}. Load it with the config it was trained with (`--load RUN`).')
         self.method.load_state_dict(state['method'])
+        fresh = fresh_hyperparameters(self.optimizers)
         for o in self.optimizers:
             o.optimizer.load_state_dict(optimizers[o.spec.name])
             o.scheduler.load_state_dict(schedulers[o.spec.name])
         self.stream.load_state_dict(state['stream'])
         self.step = int(state['step'])
+        window = state.get('log_window') or {}      # the steps since the last logged mean, before the stop
+        self.window.sums = {k: v.to(self.device) for k, v in window.get('sums', {}).items()}
+        self.window.count = int(window.get('count', 0))
+        note = apply_changed_settings(self.optimizers, fresh, self.settings, state.get('settings'))
+        if note and self.group.is_main:
+            tqdm.write(note)
         ranks = state.get('rng_ranks')
         if not self.group.is_distributed and int(state.get('world_size', 1)) == 1:
             set_rng_state(state['rng'], self.device)

@@ -163,10 +163,20 @@ def test_a_checkpoint_from_another_config_lists_the_mismatched_keys(tmp_path):
     assert 'encoder.net.0.weight (9, 6) vs (8, 6)' in message
 
 
-def test_a_numbered_checkpoint_shares_the_complete_file_and_pruning_keeps_the_newest(tmp_path):
+def test_a_numbered_checkpoint_is_a_complete_copy_and_pruning_keeps_the_newest(tmp_path):
     trainer = small_trainer(tmp_path, steps=8, keep_checkpoints=2)
     trainer.fit()
     ckpts = trainer.run_dir / 'checkpoints'
     assert sorted(p.name for p in ckpts.iterdir()) == ['ckpt-6.pt', 'ckpt-8.pt', 'last.pt']
     assert runs.load_checkpoint(ckpts / 'ckpt-6.pt')['step'] == 6
     assert runs.load_checkpoint(ckpts / 'last.pt')['step'] == 8
+
+
+def test_a_checkpoint_overwritten_in_place_fails_its_checksum_instead_of_loading_wrong_weights(tmp_path):
+    path = tmp_path / 'last.pt'
+    runs.save_checkpoint({'step': 3, 'w': torch.ones(100_000)}, path)
+    with open(path, 'r+b') as handle:        # a bad block: the zip still opens, torch alone would load zeros
+        handle.seek(os.path.getsize(path) // 2)
+        handle.write(b'\0' * 4096)
+    with pytest.raises(runs.CorruptCheckpoint, match='fails its checksum'):
+        runs.load_checkpoint(path)

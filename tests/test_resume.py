@@ -187,3 +187,29 @@ def test_sigint_in_process_writes_checkpoint_then_resume_is_exact(tmp_path):
     again.load_checkpoint(trainer.run_dir / 'checkpoints' / 'last.pt')
     again.fit()
     assert_states_identical(whole.method.state_dict(), again.method.state_dict())
+
+
+def test_the_first_mean_logged_after_a_resume_covers_the_steps_before_the_stop(tmp_path):
+    import csv
+    from test_checkpoint import small_trainer
+    whole = small_trainer(tmp_path / 'a', steps=8, log_every=4, ckpt_every=0)
+    whole.fit()
+    half = small_trainer(tmp_path / 'b', steps=8, log_every=4, ckpt_every=0)
+    inner, calls = half.method.training_step, {'n': 0}
+
+    def interrupting_step(batch):              # Ctrl-C during step 6: steps 5 and 6 are not logged yet
+        calls['n'] += 1
+        if calls['n'] == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+        return inner(batch)
+    half.method.training_step = interrupting_step
+    assert half.fit().get('interrupted') and half.step == 6
+    again = small_trainer(tmp_path / 'c', steps=8, log_every=4, ckpt_every=0)
+    again.run_dir = half.run_dir
+    again.load_checkpoint(half.run_dir / 'checkpoints' / 'last.pt')
+    again.fit()
+
+    def loss_at(run, step):
+        rows = csv.reader(open(run / 'scalars.csv'))
+        return [float(r[3]) for r in rows if r[0] == str(step) and r[2] == 'train/loss'][-1]
+    assert loss_at(again.run_dir, 8) == loss_at(whole.run_dir, 8)

@@ -142,6 +142,9 @@ class _InstantEngine:
         self.most_at_once = max(self.most_at_once, self.running)
         return task
 
+    def job_id(self, task):
+        return None
+
     def done(self, task):
         return True
 
@@ -160,7 +163,7 @@ class _InstantEngine:
     def stop(self, point, handle, hard=False):
         pass
 
-    def close(self):
+    def close(self, wait=True):
         pass
 
 

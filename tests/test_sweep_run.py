@@ -128,15 +128,18 @@ def test_the_submitit_engine_runs_the_grid_through_submitits_local_executor(tmp_
                                '--workers', '2', '--runs_root', tmp_path)
     assert code in (0, None), out
     folder = tmp_path / 'sweeps' / 'demo-vec_seed'
-    assert all(r['state'] == 'done' for r in _state(folder).values())
+    assert all(r['state'] == 'done' and r['job_id'] and r['engine'] == 'submitit-local'
+               for r in _state(folder).values())
     assert list((folder / 'submitit').rglob('*_submitted.pkl'))     # the jobs went through submitit
+    assert not list(folder.rglob('%j'))                                # no folder named after the placeholder
 
 
 def test_the_ray_engine_runs_a_point(tmp_path):
     pytest.importorskip('ray')
     code, out = run_in_process('sweep', 'demo-vec', '--seed', '0', *TINY, '--engine', 'ray', '--runs_root', tmp_path)
     assert code in (0, None), out
-    assert _state(tmp_path / 'sweeps' / 'demo-vec_single')['run']['state'] == 'done'
+    record = _state(tmp_path / 'sweeps' / 'demo-vec_single')['run']
+    assert record['state'] == 'done' and record['job_id'] and record['engine'] == 'ray'
 
 
 def test_rerunning_a_finished_sweep_with_eval_scores_every_run_and_results_reads_the_scores(tmp_path):

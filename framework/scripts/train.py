@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .. import distributed, runs
+from .. import distributed, recovery, run_lock, runs
 from ..errors import ConfigError
 from ..registry import register
 from ..checks import check_observation_shapes
@@ -29,6 +29,7 @@ class TrainRunSettings:
     resume: bool = False              # continue the run given with --load (from last.pt, or --checkpoint NAME)
     include_eval: bool = True         # score the validation split at the end (results/eval.json, val/ scalars)
     eval_batches: int = setting(50, 'validation batches scored per evaluation; 0 scores the whole split', min=0)
+    restart: bool = False             # with --resume: train a run whose checkpoints are gone again from step 0
 
 
 @register.script('train', settings=(TrainSettings, TrainRunSettings, RunNameSettings))
@@ -43,6 +44,7 @@ def train(cfg):
         raise ConfigError('--resume continues one run: give a single `--load RUN`.')
     device = distributed.resolve_device(cfg.get('device', 'auto'))
     group = distributed.init_process_group(device)
+    owner = None
     try:
         seed_everything(settings.seed)
         dataset = build_dataset(cfg, 'train')
@@ -54,22 +56,25 @@ def train(cfg):
         checkpoint = None
         if run_settings.resume:
             run_dir = Path(load)
-            checkpoint = runs.load_for_resume(run_dir / runs.CHECKPOINT_DIR, cfg.get('checkpoint', None),
-                                              map_location=trainer.device)
+            owner = run_lock.RunLock(run_dir).acquired() if group.is_main else None
+            if group.is_main or not run_settings.restart:     # rank 0 alone moves the history aside
+                checkpoint = recovery.resume_point(run_dir, cfg.get('checkpoint', None),
+                                                   run_settings.restart, settings.ckpt_every, trainer.device)
         else:
             run_dir = None
             if group.is_main:
                 exact = settings_from(cfg, RunNameSettings).run_name
                 run_dir = runs.create_run_dir(runs_root(cfg), exact or run_name_for(cfg, method), exact=bool(exact))
+                owner = run_lock.RunLock(run_dir).acquired()
                 save_run_config(cfg, run_dir)
             run_dir = distributed.broadcast_object(run_dir, group)
         trainer.run_dir = run_dir
-        if checkpoint is not None:
-            path, state, note = checkpoint
+        path, state, note = checkpoint or (None, None, None)
+        if note and group.is_main:
+            tqdm.write(note)
+        if path is not None:
             trainer.load_checkpoint(path, state)
             if group.is_main:
-                if note:
-                    tqdm.write(note)
                 tqdm.write(f'Resuming {run_dir.name} at step {trainer.step} from {path.name}')
         elif run_settings.resume and group.is_main:
             tqdm.write(f'{run_dir.name} has no checkpoint yet; starting it from step 0')
@@ -87,6 +92,8 @@ def train(cfg):
             runs.mark_finished(run_dir, trainer.step)       # what `fig sweep` reads to skip a finished run
         return scalars
     finally:
+        if owner is not None:
+            owner.release()
         distributed.shutdown(group)
 
 

@@ -2,8 +2,9 @@
 
 Every engine runs the same task, :func:`run_commands` (``python main.py train ...`` then, if asked,
 ``python main.py eval-metrics ...``, as subprocesses writing one log), and offers the same four calls:
-``submit(task) -> handle``, ``done(handle)``, ``result(handle) -> exit statuses``, ``stop(handle)`` (the run
-checkpoints and ends, as on Ctrl-C). The launcher decides how many tasks are out at a time.
+``submit(task) -> handle``, ``job_id(handle)`` (recorded in ``sweep.json``, checked by a rerun), ``done(handle)``,
+``result(handle) -> exit statuses``, ``stop(handle, hard)`` (the run checkpoints and ends, as on Ctrl-C; ``hard``
+kills it) and ``close(wait)``. The launcher decides how many tasks are out at a time.
 Cluster engines are optional installs, imported only when chosen.
 """
 from __future__ import annotations
@@ -106,6 +107,9 @@ class LocalEngine:
         return self.pool.submit(run_commands, task.commands, task.env, task.log, task.cwd, started,
                                 lambda: task.point in self.stopping)
 
+    def job_id(self, handle) -> None:
+        return None             # the trainer's PID, recorded by the launcher once the process has started
+
     def done(self, handle) -> bool:
         return handle.done()
 
@@ -119,8 +123,8 @@ class LocalEngine:
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
+    def close(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class SubmititEngine:
@@ -133,7 +137,7 @@ class SubmititEngine:
         except ImportError:
             raise ConfigError(f'--engine {"slurm" if cluster == "slurm" else "submitit-local"} needs submitit: '
                               f'`pip install submitit`.') from None
-        self.executor = submitit.AutoExecutor(folder=str(Path(folder) / 'submitit' / '%j'), cluster=cluster)
+        self.executor = submitit.AutoExecutor(folder=str(Path(folder) / 'submitit'), cluster=cluster)
         params = {'timeout_min': int(options.get('timeout_min') or 240), 'cpus_per_task': max(1, threads),
                   'gpus_per_node': gpus, 'name': Path(folder).name}
         if cluster == 'slurm' and options.get('slurm_partition'):
@@ -143,6 +147,9 @@ class SubmititEngine:
     def submit(self, task: Task):
         return self.executor.submit(run_commands, task.commands, task.env, task.log, task.cwd)
 
+    def job_id(self, handle) -> str:
+        return str(handle.job_id)
+
     def done(self, handle) -> bool:
         return handle.done()
 
@@ -150,9 +157,13 @@ class SubmititEngine:
         return handle.result()
 
     def stop(self, point: str, handle, hard: bool = False) -> None:
-        handle.cancel(check=False)
+        controller = getattr(handle, '_process', None)     # submitit's local executor: the job's controller
+        if controller is not None and not hard:
+            controller.send_signal(signal.SIGTERM)         # forwarded to the task, whose trainer checkpoints
+        else:
+            handle.cancel(check=False)                     # Slurm: scancel (SIGTERM, then SIGKILL after KillWait)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         pass
 
 
@@ -172,6 +183,9 @@ class RayEngine:
     def submit(self, task: Task):
         return self.remote.remote(task.commands, task.env, task.log, task.cwd)
 
+    def job_id(self, handle) -> str:
+        return handle.task_id().hex()
+
     def done(self, handle) -> bool:
         ready, _ = self.ray.wait([handle], timeout=0)
         return bool(ready)
@@ -182,5 +196,5 @@ class RayEngine:
     def stop(self, point: str, handle, hard: bool = False) -> None:
         self.ray.cancel(handle, force=hard)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         pass

@@ -3,8 +3,10 @@
 What a point needs is read from its run folder, not only from ``sweep.json``, so a rerun after any kind of
 stop does the right thing: a run with ``finished.json`` is skipped; a run folder without it (killed, stopped,
 failed mid-way) continues from its last checkpoint with ``fig train --load RUN --resume``; a point with no
-folder starts. One failed run never stops the others; Ctrl-C (or SIGTERM) stops the running ones cleanly
-(each writes a checkpoint) and records them as interrupted.
+folder starts. One failed run never stops the others. Ctrl-C (or SIGTERM) starts nothing new, asks the running
+ones to stop cleanly (each writes a checkpoint), records them as interrupted and the queued points as "not
+started", releases the sweep's lock and exits as soon as the last run has stopped; a second signal kills the
+runs and exits at once. Each submitted run's job id is recorded, and a rerun checks it before starting anything.
 """
 from __future__ import annotations
 
@@ -17,10 +19,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import runs
+from .. import run_lock, runs
 from ..errors import ConfigError, RunError
 from .checks import validate
 from .engines import Task, make_engine
+from .jobs import still_working
 from .grid import Grid, Point
 from .state import STATE_FILE, SweepLock, SweepState, format_status, sweeps_root
 
@@ -129,13 +132,14 @@ def _plan(state: SweepState, folder: Path, points: list[Point], suite: str) -> l
     for point in points:
         run_dir = folder / point.name
         record = state.run(point.name)
-        pid = record.get('pid') if record['state'] == 'running' else None
-        if pid and _still_running(pid, point.name):
-            raise RunError(f'{point.name} is still being trained by process {pid}, left running by a sweep that '
-                           f'was killed. Wait for it or stop it (`kill {pid}`: it writes a checkpoint), then run '
-                           f'this command again.')
+        busy = still_working(record, record.get('engine') or state.data.get('engine'), run_dir)
+        if busy:
+            raise RunError(f'{point.name} {busy}. Wait for it or stop it, then run this command again.')
         if runs.is_finished(run_dir):
-            state.update(point.name, state='done')
+            finished = {'state': 'done'}
+            if record.get('returncode') is None:
+                finished['returncode'] = 0        # finished.json is written only by a run that completed
+            state.update(point.name, **finished)
             if suite and record.get('eval') != 'done':
                 work.append((point, False, True))
             continue
@@ -146,21 +150,6 @@ def _plan(state: SweepState, folder: Path, points: list[Point], suite: str) -> l
             shutil.rmtree(run_dir)        # made by a train killed before it saved its config: start afresh
         work.append((point, True, bool(suite)))
     return work
-
-
-def _still_running(pid: int, point: str) -> bool:
-    """Whether process ``pid`` is alive and (where /proc tells) is the run of ``point``, not a reused id."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    cmdline = Path(f'/proc/{pid}/cmdline')
-    try:
-        return point in cmdline.read_bytes().decode(errors='replace') if cmdline.exists() else True
-    except OSError:
-        return False
 
 
 def _commands(grid: Grid, point: Point, folder: Path, train: bool, score: bool, suite: str) -> list[list[str]]:
@@ -211,10 +200,13 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
     def on_signal(signum, frame):
         stop['signals'] += 1
         hard = stop['signals'] > 1
-        say(f'\n{signal.Signals(signum).name}: ' + ('killing the runs.' if hard else
-            f'stopping {len(active)} running run(s); each writes a checkpoint (Ctrl-C again kills them).'))
+        say(f'\n{signal.Signals(signum).name}: ' + (f'killing {len(active)} run(s) and exiting.' if hard else
+            f'starting no new run; stopping {len(active)} running run(s), each writes a checkpoint '
+            f'(Ctrl-C again kills them).'))
         for point_name, (handle, _, _) in list(active.items()):
             engine.stop(point_name, handle, hard=hard)
+            if hard:            # an engine's cancel may not reach the trainer (its own session): the lock names it
+                run_lock.kill_holder(folder / point_name)
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -223,7 +215,17 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
         + (f', {gpus} GPU(s)' if gpus else ''))
     try:
         while queue or active:
-            while queue and len(active) < capacity and not stop['signals']:
+            if stop['signals'] and queue:
+                for point, _, _ in queue:
+                    state.update(point.name, state='not started')
+                queue.clear()
+            if stop['signals'] > 1:
+                for point_name in list(active):
+                    state.update(point_name, state='interrupted', returncode=None, error='killed by a second signal',
+                                 ended=time.strftime('%Y-%m-%d %H:%M:%S'))
+                active.clear()
+                break
+            while queue and len(active) < capacity:
                 point, train, score = queue.pop(0)
                 env = {'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
                 gpu = min(gpu_load, key=gpu_load.get) if gpu_load else None
@@ -234,13 +236,15 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
                 record = state.run(point.name)
                 task = Task(point.name, commands, env, record['log'], str(REPO))
                 state.update(point.name, state='running', command=' '.join(commands[0]), returncode=None,
-                             started=time.strftime('%Y-%m-%d %H:%M:%S'), ended=None,
-                             attempts=record.get('attempts', 0) + int(train))
-                active[point.name] = (engine.submit(task), (train, score), gpu)
+                             started=time.strftime('%Y-%m-%d %H:%M:%S'), ended=None, engine=settings.engine,
+                             job_id=None, attempts=record.get('attempts', 0) + int(train))
+                handle = engine.submit(task)
+                active[point.name] = (handle, (train, score), gpu)
+                state.update(point.name, job_id=engine.job_id(handle))
             for point_name, (handle, (train, score), gpu) in list(active.items()):
                 process = getattr(engine, 'processes', {}).get(point_name)
                 if process is not None and state.run(point_name).get('pid') != process.pid:
-                    state.update(point_name, pid=process.pid)
+                    state.update(point_name, pid=process.pid, job_id=process.pid)
                 if engine.done(handle):
                     del active[point_name]
                     if gpu is not None:
@@ -250,7 +254,7 @@ def _execute(grid: Grid, state: SweepState, folder: Path, work, settings, say) -
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        engine.close()
+        engine.close(wait=stop['signals'] < 2)
     return bool(stop['signals'])
 
 
@@ -269,7 +273,7 @@ def _record(state: SweepState, folder: Path, point: str, engine, handle, train: 
     if finished:
         update['state'] = 'done'
     elif codes is None:             # cancelled before it started, or a cluster job that died
-        update['state'] = ('interrupted' if (folder / point).exists() else 'pending') if stopping else 'failed'
+        update['state'] = ('interrupted' if (folder / point).exists() else 'not started') if stopping else 'failed'
         update['error'] = error
     elif stopping or (train and codes and codes[0] == 0):
         update['state'] = 'interrupted'         # a stopped `fig train` exits 0 without finished.json

@@ -20,7 +20,7 @@ from ..errors import RunError
 
 STATE_FILE = 'sweep.json'
 LOCK_FILE = '.lock'
-STATES = ('pending', 'running', 'done', 'failed', 'interrupted')
+STATES = ('pending', 'running', 'done', 'failed', 'interrupted', 'not started')
 
 
 def sweeps_root(runs_root: Path) -> Path:
@@ -51,7 +51,9 @@ class SweepState:
         try:
             return cls(folder, json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as exc:
-            raise RunError(f'Cannot read {path}: {exc}. Move the folder aside to start the sweep afresh.') from None
+            raise RunError(f'Cannot read {path}: {exc}. The runs themselves are intact (each run folder records its '
+                           f'own progress): delete {path} alone and run the same `fig sweep` command again; it '
+                           f'rebuilds the file, skips the finished runs and continues the others.') from None
 
     @property
     def runs(self) -> list[dict]:

@@ -45,7 +45,12 @@ def load_inception(path: Path | str = DEFAULT_WEIGHTS, device='cpu') -> 'FIDInce
             f'pt_inception-2015-12-05-6726825d.pth from the pytorch-fid releases). Download it on a machine '
             f'with network access and copy it there, or pass --inception-weights PATH.')
     net = FIDInception()
-    state = torch.load(path, map_location='cpu')
+    try:        # tensors only: a weight file is a download from elsewhere, and unpickling it could run code
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:      # noqa: BLE001 - UnpicklingError for foreign objects, RuntimeError for a bad zip
+        raise ValueError(f'{path} cannot be loaded as a plain state dict of tensors (weights_only): '
+                         f'{(str(exc).splitlines() or [""])[0]}. Use the published pt_inception-2015-12-05 file.') \
+            from None
     missing = [k for k in net.state_dict() if k not in state and not k.endswith('num_batches_tracked')]
     if missing:
         raise ValueError(f'{path} is not the FID Inception state dict: it lacks {missing[:5]} ...')

@@ -1,4 +1,6 @@
 """FID: the Fréchet distance by hand, and the FID Inception network's shape and weight loading."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -29,3 +31,17 @@ def test_network_gives_2048_features_and_reloads_its_own_state_dict(tmp_path):
     loaded = load_inception(path)
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in net.state_dict().items())
     assert inception_features(loaded, torch.rand(1, 3, 32, 32)).shape == (1, 2048)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, (f'touch {_RunsCode.marker}',))
+
+
+def test_a_weight_file_with_pickled_objects_is_refused_without_running_them(tmp_path):
+    _RunsCode.marker = tmp_path / 'ran'
+    path = tmp_path / 'weights.pth'
+    torch.save({'Conv2d_1a_3x3.conv.weight': torch.zeros(1), 'payload': _RunsCode()}, path)
+    with pytest.raises(ValueError, match='weights_only'):
+        load_inception(path)
+    assert not _RunsCode.marker.exists()
