@@ -1,0 +1,102 @@
+"""``fig train``'s training loop against the eager loop a user writes by hand, each in its own process.
+
+The hand-written loop: the same encoder and decoder (the disentanglement_lib conv nets, ``a/dlib``), a β-VAE loss
+written the obvious way (``F.binary_cross_entropy`` of the decoder's sigmoid output, Gaussian KL), Adam, the same
+in-memory uint8 images, glibc's default allocator. ``fig train``'s loop: the framework's Trainer on ``m/vae``
+with the allocator ``fig`` configures at start-up (``framework/allocator.py``) and the loss from logits. Steps/s
+are timed after a warm-up, start-up excluded; the two processes are interleaved and the median of the pairs'
+ratios is printed, with the load.
+
+    python bench/train_vs_eager.py [--sizes 32 64] [--batch 128] [--steps 20] [--pairs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CHILD = r'''
+import json, sys, time
+import torch
+import torch.nn.functional as F
+import framework
+from framework.allocator import configure
+from framework.config import compose
+from framework.data.base import InMemoryDataset
+from framework.methods.vae import gaussian_kl
+from framework.scripts.common import build_method
+from framework.trainer import Trainer, TrainSettings
+mode, size, batch, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(1)
+generator = torch.Generator().manual_seed(0)
+images = (torch.rand(2048, 1, size, size, generator=generator) > 0.7).to(torch.uint8) * 255
+data = InMemoryDataset(images, torch.zeros(2048, 1, dtype=torch.long))
+torch.manual_seed(0)
+if mode == 'fig':
+    configure()
+method = build_method(compose('a/dlib', 'm/vae', reg_wt=4.0, latent_dim=10), data)
+if mode == 'eager':
+    encoder, decoder = method.encoder, method.decoder
+    optimizer = torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()), lr=5e-4)
+    order = torch.randperm(len(data))
+    def step(i):
+        start = i * batch % (len(data) - batch)
+        x = data.batch(order[start:start + batch])['x']
+        mean, log_var = encoder(x).chunk(2, dim=1)
+        z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+        rec = F.binary_cross_entropy(decoder(z), x, reduction='sum') / len(x)
+        loss = rec + 4.0 * gaussian_kl(mean, log_var).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for i in range(3):
+        step(i)
+    tick = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    seconds = time.perf_counter() - tick
+else:
+    def fit(total):
+        settings = TrainSettings(steps=total, batch_size=batch, lr=5e-4, log_every=10, viz_every=0, ckpt_every=0,
+                                 progress=False)
+        trainer = Trainer(method, data, settings, run_dir=None, device=torch.device('cpu'))
+        tick = time.perf_counter()
+        trainer.fit()
+        return time.perf_counter() - tick
+    fit(3)
+    seconds = fit(steps)
+print(json.dumps({'steps_per_s': steps / seconds}))
+'''
+
+
+def measure(mode: str, size: int, batch: int, steps: int) -> float:
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'STRUCTREP_ALLOCATOR': 'tuned'}
+    out = subprocess.run([sys.executable, '-c', CHILD, mode, str(size), str(batch), str(steps)], env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])['steps_per_s']
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--sizes', type=int, nargs='+', default=[32, 64])
+    parser.add_argument('--batch', type=int, default=128)
+    parser.add_argument('--steps', type=int, default=20)
+    parser.add_argument('--pairs', type=int, default=5)
+    args = parser.parse_args()
+    print(f'load average {os.getloadavg()[0]:.2f}; a/dlib VAE, batch {args.batch}, {args.steps} timed steps, '
+          f'one thread, {args.pairs} interleaved pairs')
+    for size in args.sizes:
+        eager, fig = [], []
+        for _ in range(args.pairs):
+            eager.append(measure('eager', size, args.batch, args.steps))
+            fig.append(measure('fig', size, args.batch, args.steps))
+        ratio = statistics.median(f / e for f, e in zip(fig, eager))
+        print(f'{size:>3} px: eager {statistics.median(eager):6.2f} steps/s, fig train {statistics.median(fig):6.2f} '
+              f'steps/s; fig/eager, median of the pairs: {ratio:.2f}x')
+
+
+if __name__ == '__main__':
+    main()
