@@ -8,12 +8,10 @@ disentanglement_lib conv VAE (``a/dlib m/vae``) on random binary images, one thr
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
+
+from child_process import run_child, step_options
 
 CHILD = r'''
 import json, resource, sys, time
@@ -53,19 +51,11 @@ print(json.dumps({'cpu_ms': 1000 * (after.ru_utime - before.ru_utime + system) /
 
 
 def measure(mode: str, size: int, batch: int, steps: int) -> dict:
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'STRUCTREP_ALLOCATOR': 'tuned'}
-    out = subprocess.run([sys.executable, '-c', CHILD, mode, str(size), str(batch), str(steps)], env=env,
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, mode, size, batch, steps)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sizes', type=int, nargs='+', default=[32, 64])
-    parser.add_argument('--batch', type=int, default=128)
-    parser.add_argument('--steps', type=int, default=20)
-    parser.add_argument('--pairs', type=int, default=5)
-    args = parser.parse_args()
+    args = step_options(__doc__)
     print(f'load: {os.getloadavg()[0]:.2f}; batch {args.batch}, {args.steps} steps, {args.pairs} interleaved pairs')
     print(f'{"size":>5} {"mode":>8} {"cpu ms/step":>12} {"wall ms/step":>13} {"sys ms/step":>12} {"faults/step":>12}')
     for size in args.sizes:

@@ -11,12 +11,10 @@ ratios is printed, with the load.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
+
+from child_process import run_child, step_options
 
 CHILD = r'''
 import json, sys, time
@@ -73,19 +71,11 @@ print(json.dumps({'steps_per_s': steps / seconds}))
 
 
 def measure(mode: str, size: int, batch: int, steps: int) -> float:
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'STRUCTREP_ALLOCATOR': 'tuned'}
-    out = subprocess.run([sys.executable, '-c', CHILD, mode, str(size), str(batch), str(steps)], env=env,
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])['steps_per_s']
+    return run_child(CHILD, mode, size, batch, steps)['steps_per_s']
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sizes', type=int, nargs='+', default=[32, 64])
-    parser.add_argument('--batch', type=int, default=128)
-    parser.add_argument('--steps', type=int, default=20)
-    parser.add_argument('--pairs', type=int, default=5)
-    args = parser.parse_args()
+    args = step_options(__doc__)
     print(f'load average {os.getloadavg()[0]:.2f}; a/dlib VAE, batch {args.batch}, {args.steps} timed steps, '
           f'one thread, {args.pairs} interleaved pairs')
     for size in args.sizes:

@@ -167,36 +167,40 @@ class _InstantEngine:
         pass
 
 
-def test_local_runs_get_one_gpu_each_and_threads_are_shared(tmp_path, monkeypatch):
+def _local_machine(monkeypatch, gpus: int, cores: int):
+    """An instant engine on a machine with ``gpus`` GPUs and ``cores`` CPU cores."""
     import torch
-    from framework.scripts.sweep import SweepSettings
     from framework.sweep import launcher
     engine = _InstantEngine()
     monkeypatch.setattr(launcher, 'make_engine', lambda *args: engine)
-    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
-    monkeypatch.setattr(launcher.os, 'sched_getaffinity', lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: gpus)
+    monkeypatch.setattr(launcher.os, 'sched_getaffinity', lambda pid: set(range(cores)), raising=False)
+    return engine
+
+
+def _sweep(grid, tmp_path) -> int:
+    from framework.scripts.sweep import SweepSettings
+    from framework.sweep import launcher
+    return launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None)
+
+
+def test_local_runs_get_one_gpu_each_and_threads_are_shared(tmp_path, monkeypatch):
+    engine = _local_machine(monkeypatch, gpus=2, cores=8)
     grid = parse_sweep_argv(['demo', '--seed', '0,1,2', '--steps', '5'], set())
-    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    assert _sweep(grid, tmp_path) == 0
     assert engine.most_at_once == 2                                # one run per GPU by default
     assert [t.env['CUDA_VISIBLE_DEVICES'] for t in engine.tasks] == ['0', '1', '0']   # the third on a freed GPU
     assert {t.env['OMP_NUM_THREADS'] for t in engine.tasks} == {'4'}                  # 8 cores / 2 workers
     assert engine.tasks[2].commands[0][-4:] == ['--runs_root', str(tmp_path / 'sweeps' / 'demo_seed'),
                                                '--run_name', 'seed-2']
     engine.tasks.clear()
-    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    assert _sweep(grid, tmp_path) == 0
     assert engine.tasks == []                                      # all finished: nothing to run again
 
 
 def test_local_runs_on_a_cpu_are_one_thread_each_one_per_core(tmp_path, monkeypatch):
-    import torch
-    from framework.scripts.sweep import SweepSettings
-    from framework.sweep import launcher
-    engine = _InstantEngine()
-    monkeypatch.setattr(launcher, 'make_engine', lambda *args: engine)
-    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
-    monkeypatch.setattr(launcher.os, 'sched_getaffinity', lambda pid: set(range(4)), raising=False)
-    grid = parse_sweep_argv(['demo', '--seed', '0,1,2,3,4', '--steps', '5'], set())
-    assert launcher.run_sweep(grid, SweepSettings(), tmp_path, say=lambda text: None) == 0
+    engine = _local_machine(monkeypatch, gpus=0, cores=4)
+    assert _sweep(parse_sweep_argv(['demo', '--seed', '0,1,2,3,4', '--steps', '5'], set()), tmp_path) == 0
     assert engine.most_at_once == 4 and {t.env['OMP_NUM_THREADS'] for t in engine.tasks} == {'1'}
 
 
