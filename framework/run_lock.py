@@ -11,12 +11,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
 import time
 from pathlib import Path
 
+from . import write_errors
 from .errors import RunError
 
 LOCK_FILE = '.owner'
@@ -55,10 +57,19 @@ class RunLock:
             raise RunError(f'{self.path.parent} is being written by {holder}; two processes on one run would '
                            f'overwrite each other\'s checkpoints. Wait for it to finish, or stop it (Ctrl-C or '
                            f'`kill PID`: it writes a checkpoint), then run this command again.') from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps(_me(self.role)))
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(_me(self.role)))
+            handle.flush()
+        except OSError as exc:          # a full disk, a read-only folder: said as such, not as a traceback
+            try:
+                handle.close()          # flushes the rest, which fails the same way
+            except OSError:
+                pass
+            cause, advice = write_errors.describe(exc, self.path)
+            raise RunError(f'Could not take ownership of {self.path.parent} because {cause}. {advice}, then run '
+                           f'this command again.') from None
         self.handle = handle
 
     def release(self) -> None:
@@ -66,6 +77,37 @@ class RunLock:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
             self.handle = None
+
+
+def claim_new_run(root: Path, name: str, exact: bool, save_config) -> tuple[Path, RunLock]:
+    """Make a new run folder, hold it and write its config (``save_config(folder)``); ``(folder, lock)``.
+
+    When a write fails (the disk is full, permission is denied), the half-made folder is removed again, so that
+    the same command (``--run_name`` included) can simply be run again, and the error names the cause.
+    """
+    from . import runs
+    try:
+        run_dir = runs.create_run_dir(root, name, exact=exact)
+    except OSError as exc:
+        cause, advice = write_errors.describe(exc, Path(root) / name)
+        raise RunError(f'Could not create a run folder in {root} because {cause}. {advice}, then run this command '
+                       f'again.') from None
+    try:
+        lock = RunLock(run_dir).acquired()
+    except RunError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    try:
+        save_config(run_dir)
+    except (OSError, RuntimeError) as exc:
+        lock.release()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if not write_errors.is_write_failure(exc):
+            raise
+        cause, advice = write_errors.describe(exc, run_dir / runs.RUN_CONFIG_FILE)
+        raise RunError(f'Could not write the new run\'s config in {run_dir} because {cause} (the folder was removed '
+                       f'again). {advice}, then run this command again.') from None
+    return run_dir, lock
 
 
 def holder(run_dir: Path) -> dict | None:

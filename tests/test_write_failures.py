@@ -116,3 +116,12 @@ def test_a_run_folder_deleted_mid_run_is_named_as_gone(tmp_path):
     message = str(info.value)
     assert 'because the folder' in message and 'is gone' in message
     assert 'Free some space' not in message and 'disk is full' not in message
+
+
+def test_a_full_disk_when_a_run_starts_is_named_and_leaves_no_half_made_run_folder(tmp_path, monkeypatch):
+    from conftest import run_in_process
+    disk_with_room(monkeypatch, room=0)
+    code, out = run_in_process('train', 'demo-vec', '--steps', '2', '--runs_root', tmp_path, '--run_name', 'run')
+    assert code == 2, out
+    assert 'Could not write the new run\'s config' in out and 'the disk is full' in out and 'Traceback' not in out
+    assert not (tmp_path / 'run').exists()              # the same command can simply be run again

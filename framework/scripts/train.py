@@ -64,9 +64,8 @@ def train(cfg):
             run_dir = None
             if group.is_main:
                 exact = settings_from(cfg, RunNameSettings).run_name
-                run_dir = runs.create_run_dir(runs_root(cfg), exact or run_name_for(cfg, method), exact=bool(exact))
-                owner = run_lock.RunLock(run_dir).acquired()
-                save_run_config(cfg, run_dir)
+                run_dir, owner = run_lock.claim_new_run(runs_root(cfg), exact or run_name_for(cfg, method), bool(exact),
+                                                        lambda folder: save_run_config(cfg, folder))
             run_dir = distributed.broadcast_object(run_dir, group)
         trainer.run_dir = run_dir
         path, state, note = checkpoint or (None, None, None)
