@@ -112,7 +112,8 @@ def test_eval_metrics_with_a_truncated_last_pt_scores_the_newest_intact_checkpoi
     code, out = run_in_process('eval-metrics', 'eval/fast', '--load', run)
     assert code in (0, None), out
     assert 'using ckpt-20.pt (step 20)' in out
-    assert json.loads((run / 'results' / 'metrics-fast.json').read_text())['step'] == 20
+    results = json.loads((run / 'results' / 'metrics-fast.json').read_text())
+    assert results['step'] == 20 and results['checkpoint'] == 'ckpt-20.pt'     # the file scored, not last.pt
 
 
 def test_a_run_killed_while_writing_its_first_checkpoint_starts_again_instead_of_being_refused(tmp_path):

@@ -134,7 +134,7 @@ def score_run(cfg, settings: EvalMetricsSettings, named: Suite | None = None, pr
                         f'with factors, or use `fig eval --load RUN` for reconstruction scores.')
     ident = settings.ident or suite.ident
     path = run.run_dir / 'results' / f'{ident}.json'
-    checkpoint = cfg.get('checkpoint', None) or runs.LAST_CHECKPOINT
+    checkpoint = run.checkpoint.name              # the file scored: last.pt, or the newest intact one
     previous = {} if settings.recompute else earlier_results(path, run.step)
     protocols = {name: protocol_of(name, params)[1] for name, params in suite.metrics.items()}
     report = {

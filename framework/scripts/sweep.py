@@ -15,8 +15,9 @@ brackets and quotes keep commas (``--encoder.hidden [64,64],[128]``), ``\\,`` is
 The sweep lives in ``<runs_root>/sweeps/<name>/``: one ordinary run folder per point, ``logs/<point>.log`` and
 ``sweep.json`` (each run's state, command, folder and log). The same command again continues the sweep:
 finished runs are skipped, stopped or killed ones resume from their checkpoints, failed ones are retried.
-Ctrl-C stops the running runs cleanly (each writes a checkpoint). The exit status is 0 when every run
-finished, 1 when some failed (their logs are listed), 130 when stopped.
+Ctrl-C (or SIGTERM) starts nothing new, lets the running runs write a checkpoint, marks the queued points
+"not started" and exits; a second signal kills the runs. The exit status is 0 when every run finished, 1 when
+some failed (their logs are listed), 130 when stopped.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The folder holds one ordinary run directory per grid point (``<point>/``, made by ``fig train --run_name``),
 ``logs/<point>.log`` (the run's stdout and stderr) and ``sweep.json``: the shared command, the axes and, per
-run, its state (pending, running, done, failed, interrupted), command, run folder, log, exit status and times.
+run, its state (pending, running, done, failed, interrupted, not started), command, run folder, log, exit status and times.
 Only the process that runs the sweep writes the file (a lock keeps a second one out), so readers such as
 ``fig sweep --status NAME`` always see a complete file.
 """
