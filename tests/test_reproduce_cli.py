@@ -67,6 +67,7 @@ def test_help_and_errors():
     assert code == 2 and 'scale' in out
 
 
+@pytest.mark.slow
 def test_a_tiny_experiment_runs_to_its_table_and_continues(tiny_experiment, tmp_path):
     root = tmp_path / 'runs'
     code, out = run_in_process('reproduce', 'tiny-vec', '--table', 'true', '--runs_root', str(root))

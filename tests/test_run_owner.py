@@ -17,6 +17,7 @@ from framework.errors import RunError
 from test_resume import TINY, finish, fig_popen, wait_for
 
 
+@pytest.mark.slow
 def test_a_second_trainer_on_a_running_run_is_refused_and_the_first_finishes_cleanly(tmp_path):
     first = fig_popen('train', 'demo-vec', '--steps', '1000000', '--ckpt_every', '20', *TINY, runs_root=tmp_path)
     wait_for(tmp_path, first)

@@ -18,6 +18,8 @@ from conftest import REPO, run_in_process
 from framework import run_lock
 from framework.sweep.state import SweepLock
 
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
+
 TINY = ('--steps', '20', '--ckpt_every', '10', '--dataset.num_samples', '600', '--batch_size', '32',
         '--log_every', '10')
 

@@ -4,6 +4,8 @@ import yaml
 
 from framework.testing import only_run, run_cli
 
+pytestmark = pytest.mark.slow        # end-to-end runs of the command line (.ci/run runs them)
+
 TINY = ['--steps', '3', '--dataset.num_samples', '2000']
 
 
