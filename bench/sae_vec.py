@@ -76,8 +76,6 @@ def cli(argv: list[str], script: str) -> None:
 def factor_metrics(run: Path, num_train: int = 2000, num_test: int = 1000, classes: int = 10) -> dict:
     """MIG and DCI of the run's codes against the vec factors cut into ``classes`` equal-frequency classes."""
     sys.path.insert(0, str(ROOT))
-    import framework  # noqa: F401
-    import plugins  # noqa: F401
     import framework
     from framework.metrics.dci_scores import dci
     from framework.metrics.mutual_information_gap import mig

@@ -47,6 +47,17 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
         time.sleep(0.005)
 
 
+def train_until_first_checkpoint(runs_root: Path, steps: int = 100000) -> tuple[subprocess.Popen, Path]:
+    """Start ``fig train demo-vec`` in the background and wait for its ``ckpt-20.pt``: (process, run folder)."""
+    proc = fig_popen('train', 'demo-vec', '--steps', str(steps), '--ckpt_every', '20', *TINY, runs_root=runs_root)
+    wait_for(runs_root, proc)
+    while not any(runs_root.iterdir()):
+        time.sleep(0.01)
+    run = only_run(runs_root)
+    wait_for(run / 'checkpoints' / 'ckpt-20.pt', proc)
+    return proc, run
+
+
 def load(path: Path) -> dict:
     return torch.load(path, map_location='cpu', weights_only=True)
 
@@ -95,12 +106,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
-    proc = fig_popen('train', 'demo-vec', '--steps', '100000', '--ckpt_every', '20', *TINY, runs_root=tmp_path)
-    wait_for(tmp_path, proc)
-    while not any(tmp_path.iterdir()):
-        time.sleep(0.01)
-    run = only_run(tmp_path)
-    wait_for(run / 'checkpoints' / 'ckpt-20.pt', proc)
+    proc, run = train_until_first_checkpoint(tmp_path)
     proc.send_signal(signal.SIGTERM)
     out = finish(proc)
     assert proc.returncode == 0, out

@@ -7,24 +7,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import only_run, run_cli
+from conftest import run_cli
 from framework import run_lock
 from framework.errors import RunError
-from test_resume import TINY, finish, fig_popen, wait_for
+from test_resume import finish, train_until_first_checkpoint
 
 
 @pytest.mark.slow
 def test_a_second_trainer_on_a_running_run_is_refused_and_the_first_finishes_cleanly(tmp_path):
-    first = fig_popen('train', 'demo-vec', '--steps', '1000000', '--ckpt_every', '20', *TINY, runs_root=tmp_path)
-    wait_for(tmp_path, first)
-    while not any(tmp_path.iterdir()):
-        time.sleep(0.01)
-    run = only_run(tmp_path)
-    wait_for(run / 'checkpoints' / 'ckpt-20.pt', first)
+    first, run = train_until_first_checkpoint(tmp_path, steps=1000000)
 
     second = run_cli('train', '--load', run, '--resume', check=False)
     assert second.returncode == 2, second.stdout + second.stderr

@@ -29,16 +29,6 @@ _YamlLoader.add_implicit_resolver('tag:yaml.org,2002:float', _FLOAT, list('-+012
 
 
 def load_yaml(text_or_path: str | Path) -> Any:
-    """Parse YAML text, or a YAML file, with the float fix; a broken file names itself in the error."""
-    if isinstance(text_or_path, Path):
-        try:
-            return yaml.load(text_or_path.read_text(), Loader=_YamlLoader)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f'{text_or_path} is not valid YAML: {exc}') from None
-    return yaml.load(io.StringIO(text_or_path), Loader=_YamlLoader)
-
-
-def load_yaml(text_or_path: str | Path) -> Any:
     """Parse YAML text, or a YAML file; a broken or unreadable file names itself and the line in the error."""
     if isinstance(text_or_path, Path):
         try:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import inspect
 
 import torch
-import torch.nn.functional as F
 
 from framework.data import seeding
 from framework.data.base import GroundTruthDataset, Subset
