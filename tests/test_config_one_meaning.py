@@ -63,6 +63,7 @@ def test_a_flag_that_reaches_one_component_but_not_another_is_refused(tmp_path):
     (['--steps', '1e20'], '`--steps` expects an int of at most 2**53'),
     (['--reg-wt', '-5'], '`--reg_wt` must be at least 0'),
     (['--method.reg_wt', 'inf'], "`--method.reg_wt` expects a number"),
+    (['--split.val', '1.5'], '`--split.val` must be at most 1'),
 ])
 def test_bad_values_are_refused_before_a_run_folder_exists(runs_root, flags, message):
     code, text = run_in_process('train', 'demo-vec', '--steps', '1', '--runs_root', str(runs_root), *flags)
