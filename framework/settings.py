@@ -31,6 +31,7 @@ import re
 import typing
 from typing import Any, TypeVar
 
+from .config.saving import plain_value
 from .errors import ConfigError
 from .values import FieldSpec, check_value, checked, type_name  # noqa: F401  (re-exported: one validation path)
 
@@ -96,7 +97,7 @@ def settings_from(cfg, cls: type[T], prefix: str = '') -> T:
         if value is _ABSENT:
             if spec.default is dataclasses.MISSING:
                 raise ConfigError(f'`--{prefix}{spec.name}` is required: no config sets it.')
-            cfg.set_default(spec.name, _plain(spec.default))
+            cfg.set_default(spec.name, plain_value(spec.default))
             continue
         values[spec.name] = checked(spec, value, prefix + spec.name)
     return cls(**values)
@@ -129,11 +130,6 @@ def fields_of(cls: type) -> tuple[FieldSpec, ...]:
 
 
 _ABSENT = object()
-
-
-def _plain(value: Any) -> Any:
-    """A default as a config value (tuples are lists in YAML)."""
-    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 _FIELD_LINE = re.compile(r'^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$')

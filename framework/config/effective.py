@@ -15,6 +15,7 @@ from .. import registry
 from ..values import argument_specs, checked
 from .build import Builder
 from .provenance import written
+from .saving import plain_value
 from .shadowing import component_nodes
 
 SET_BY_SCRIPT = '(set from the data)'          # observation_shape, dataset_size: known once the data exists
@@ -44,7 +45,7 @@ def component_arguments(node) -> dict:
     """``{'_type': ..., argument: value}`` of the component at ``node`` as it will be built (values checked)."""
     out = {'_type': node.type_name}
     for name, spec, value, path in argument_origins(node):
-        out[name] = _plain(value if path is None else checked(spec, value, '.'.join(path)))
+        out[name] = plain_value(value if path is None else checked(spec, value, '.'.join(path)))
     return out
 
 
@@ -83,16 +84,12 @@ def differences(a: dict, b: dict, path: tuple = ()) -> list[str]:
 
 def _setting(cfg, spec, data: dict, path: tuple) -> Any:
     if spec.name not in data:
-        return None if spec.default is dataclasses.MISSING else _plain(spec.default)
+        return None if spec.default is dataclasses.MISSING else plain_value(spec.default)
     value = data[spec.name]
     if isinstance(value, dict):         # omnifig merges a list typed over a number into a mapping: show it as typed
         found = written(cfg.sources, path)
         value = value if found is None else found[1]
-    return _plain(checked(spec, value, '.'.join(path)))
-
-
-def _plain(value: Any) -> Any:
-    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+    return plain_value(checked(spec, value, '.'.join(path)))
 
 
 def _put(out: dict, path: tuple, value: dict) -> None:

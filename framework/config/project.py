@@ -18,7 +18,7 @@ import omnifig as fig
 from .. import registry
 from ..errors import ConfigError
 from .yaml_values import load_yaml
-from .provenance import COMMAND_LINE, command_line, config_sources
+from .provenance import COMMAND_LINE, command_line, config_sources, put_dotted
 from .saving import to_plain
 from .tree import Config
 
@@ -61,7 +61,7 @@ def compose(*config_names: str, **overrides) -> Config:
     if overrides:
         typed: dict = {}
         for key, value in overrides.items():
-            _put(typed, key.split('.'), value)
+            put_dotted(typed, key, value)
         plain.sources.insert(0, (COMMAND_LINE, typed))
     validate_types(plain)
     return plain
@@ -176,9 +176,3 @@ def _resolve_references(node, root) -> None:
             node[key] = target
         else:
             _resolve_references(value, root)
-
-
-def _put(data: dict, parts: list, value) -> None:
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value

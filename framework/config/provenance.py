@@ -55,12 +55,12 @@ def flags_as_dict(argv) -> dict:
         if term.startswith('--'):
             key, eq, value = term[2:].partition('=')
             if eq:
-                _put(data, key, parse_flag_value(value))
+                put_dotted(data, key, parse_flag_value(value))
                 key = None
             else:
-                _put(data, key, True)
+                put_dotted(data, key, True)
         elif key is not None:
-            _put(data, key, parse_flag_value(term))
+            put_dotted(data, key, parse_flag_value(term))
             key = None
     return data
 
@@ -72,7 +72,8 @@ def is_run_config(label: str) -> bool:
     return path.name == RUN_CONFIG_FILE and is_run(path.parent)
 
 
-def _put(data: dict, dotted: str, value) -> None:
+def put_dotted(data: dict, dotted: str, value) -> None:
+    """``put_dotted(d, 'a.b', 1)``: ``d['a']['b'] = 1``, making the nodes on the way."""
     parts = dotted.split('.')
     for part in parts[:-1]:
         data = data.setdefault(part, {})

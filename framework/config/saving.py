@@ -16,18 +16,19 @@ UNSAVED_KEYS = ('_meta', '_base')
 def to_plain(cfg) -> dict:
     """The composed config as plain, safely dumpable Python values (no ``_meta``/``_base``)."""
     data = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg.to_python() if hasattr(cfg, 'to_python') else dict(cfg)
-    return {k: _plain(v) for k, v in data.items() if k not in UNSAVED_KEYS}
+    return {k: plain_value(v) for k, v in data.items() if k not in UNSAVED_KEYS}
 
 
 def dump_yaml(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
 
-def _plain(value):
+def plain_value(value):
+    """A value as a config holds it: tuples as lists, numpy/torch scalars as numbers, paths as text."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if hasattr(value, 'item') and callable(value.item):     # numpy / torch scalars
         return value.item()
     if isinstance(value, Path):

@@ -48,8 +48,9 @@ def forms() -> list[BatchForm]:
     return list(_forms.values())
 
 
-def in_form(dataset, method_class, options: dict | None):
-    """``dataset`` in the form ``method_class.batch_form`` trains on (unchanged for single observations)."""
+def in_form(dataset, method_class, options_at: Callable[[str], dict | None]):
+    """``dataset`` in the form ``method_class.batch_form`` trains on (unchanged for single observations);
+    ``options_at(config_key)`` gives the form's options node from the config."""
     name = getattr(method_class, 'batch_form', IMAGES)
     if name == IMAGES:
         return dataset
@@ -58,4 +59,4 @@ def in_form(dataset, method_class, options: dict | None):
         known = ', '.join([IMAGES, *(f.name for f in forms())])
         raise ConfigError(f'{method_class.__name__} trains on {name!r} batches, which no plugin provides '
                           f'(known forms: {known}).')
-    return form.wrap(dataset, **(options or {}))
+    return form.wrap(dataset, **(options_at(form.config_key) or {}))

@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import registry, runs
 from ..config import dump_yaml, to_plain
 from ..data.base import GroundTruthDataset, split_dataset
-from ..data.forms import IMAGES, forms, in_form
+from ..data.forms import in_form
 from ..errors import ConfigError
 from ..settings import SplitSettings, settings_from
 
@@ -46,10 +46,7 @@ def build_dataset(cfg, split: str = 'train') -> GroundTruthDataset:
         full.fresh = False
     s = split_settings(cfg)
     dataset = split_dataset(full, split, val=s.val, test=s.test, seed=s.seed)
-    method_cls = method_class(cfg)
-    form = getattr(method_cls, 'batch_form', IMAGES)
-    options = next((cfg.get(f.config_key, None) for f in forms() if f.name == form), None)
-    return in_form(dataset, method_cls, options)
+    return in_form(dataset, method_class(cfg), lambda key: cfg.get(key, None))
 
 
 def method_class(cfg):
