@@ -209,7 +209,8 @@ def save_loss_curves(scalars_csv: Path, path: Path) -> bool:
         split, _, name = tag.partition('/')
         if split in ('train', 'val') and name not in ('lr', 'steps_per_s') and not name.startswith('lr_'):
             panels.setdefault(name, {})[split] = sorted(points)
-    if not panels:
+    panels = {name: splits for name, splits in panels.items() if sum(map(len, splits.values())) >= 2}
+    if not panels:          # a lone point is no curve (a run of 0 steps), and not worth importing matplotlib for
         return False
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from .eager_adam import adam_class
 from .errors import ConfigError
 from .methods.base import OptimizerSpec
 
@@ -42,9 +43,9 @@ def build_optimizers(method, s) -> list[Optimizer]:
             owner[id(p)] = spec.name
     if problems:
         raise ConfigError(f'{type(method).__name__}.optimizers() is not usable: ' + '; '.join(problems) + '.')
-    built = []
+    built, adam = [], adam_class(compiled=s.compile)
     for spec in specs:
-        optimizer = torch.optim.Adam(spec.params, lr=s.lr if spec.lr is None else spec.lr,
+        optimizer = adam(spec.params, lr=s.lr if spec.lr is None else spec.lr,
                                      betas=(s.beta1, s.beta2) if spec.betas is None else tuple(spec.betas),
                                      weight_decay=s.weight_decay if spec.weight_decay is None else spec.weight_decay)
         built.append(Optimizer(spec, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(s))))

@@ -65,18 +65,25 @@ class DuplicateRegistrationError(ConfigError):
 
 _index: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 _listeners: list[Callable[[Entry], None]] = []
-_plugins = {'ready': False, 'loaded': False}      # plugins load on the first lookup once the core is imported
+_components = {'ready': False, 'loaded': False}   # the core's and the plugins' modules load on the first lookup
+
+# the core's modules whose components register themselves on import (torch comes with them)
+CORE_MODULES = ('framework.nn', 'framework.data', 'framework.methods', 'framework.metrics', 'framework.scripts')
 
 
 def enable_plugins() -> None:
-    """Called at the end of ``import framework``: from now on a lookup first imports the plugins
-    (``framework/plugins.py``), so the registry is complete wherever the lookup comes from."""
-    _plugins['ready'] = True
+    """Called at the end of ``import framework``: from now on a lookup first imports the core's component modules
+    and the plugins (``framework/plugins.py``), so the registry is complete wherever the lookup comes from, and
+    ``import framework`` itself stays quick (torch is imported by the first lookup, not by the import)."""
+    _components['ready'] = True
 
 
 def _load_plugins() -> None:
-    if _plugins['ready'] and not _plugins['loaded']:
-        _plugins['loaded'] = True
+    if _components['ready'] and not _components['loaded']:
+        _components['loaded'] = True
+        import importlib
+        for module in CORE_MODULES:
+            importlib.import_module(module)
         from . import plugins
         plugins.load_all()
 

@@ -6,6 +6,7 @@ makes the run directory and writes checkpoints, events, images and results.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +24,17 @@ from .common import (RunNameSettings, build_dataset, build_method, run_name_for,
 from .eval import evaluate_split
 
 
+MAX_DEFAULT_VALIDATION_BATCHES = 50
+
+
 @dataclass
 class TrainRunSettings:
     """What ``fig train`` does around the training loop; top-level config keys like ``TrainSettings``."""
     resume: bool = False              # continue the run given with --load (from last.pt, or --checkpoint NAME)
     include_eval: bool = True         # score the validation split at the end (results/eval.json, val/ scalars)
-    eval_batches: int = setting(50, 'validation batches scored per evaluation; 0 scores the whole split', min=0)
+    eval_batches: int | None = setting(None, 'validation batches scored per evaluation (default: one per 10 training '
+                                       'steps, 2 to 50, so that it stays a small part of the run; 0: the whole split)',
+                                       min=0)
     restart: bool = False             # with --resume: train a run whose checkpoints are gone again from step 0
 
 
@@ -84,7 +90,8 @@ def train(cfg):
             if final and not run_settings.include_eval:
                 return None
             result = evaluate_split(method, val, trainer.device, run_dir, 'eval' if final else 'eval-latest', 'val',
-                                    step, batch_size=settings.batch_size, max_batches=run_settings.eval_batches)
+                                    step, batch_size=settings.batch_size,
+                                    max_batches=validation_batches(run_settings.eval_batches, settings.steps))
             return result['scores']
         scalars = trainer.fit(validate if val is not None else None)
         if group.is_main and not scalars.get('interrupted'):
@@ -94,6 +101,14 @@ def train(cfg):
         if owner is not None:
             owner.release()
         distributed.shutdown(group)
+
+
+def validation_batches(eval_batches: int | None, steps: int) -> int:
+    """The batches an evaluation scores: as given, else one per 10 training steps within 2 to 50 (a 20-step check
+    is not made to wait for 50 batches of validation; a long run's 50 batches cost little beside it)."""
+    if eval_batches is not None:
+        return eval_batches
+    return min(MAX_DEFAULT_VALIDATION_BATCHES, max(2, math.ceil(steps / 10)))
 
 
 def _validation_split(cfg, settings: TrainSettings, run_settings: TrainRunSettings, group):
