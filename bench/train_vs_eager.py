@@ -3,9 +3,10 @@
 The hand-written loop: the same encoder and decoder (the disentanglement_lib conv nets, ``a/dlib``), a β-VAE loss
 written the obvious way (``F.binary_cross_entropy`` of the decoder's sigmoid output, Gaussian KL), Adam, the same
 in-memory uint8 images, glibc's default allocator. ``fig train``'s loop: the framework's Trainer on ``m/vae``
-with the allocator ``fig`` configures at start-up (``framework/allocator.py``) and the loss from logits. Steps/s
-are timed after a warm-up, start-up excluded; the two processes are interleaved and the median of the pairs'
-ratios is printed, with the load.
+with the allocator ``fig`` configures at start-up (``framework/allocator.py``), the loss from logits, channels-last
+conv weights and batches, and Adam without its dynamo marks (``framework/eager_adam.py``). Steps/s are timed in
+CPU seconds of the one-thread process (steadier than wall time on a shared machine) after a warm-up, start-up
+excluded; the two processes are interleaved and the median of the pairs' ratios is printed, with the load.
 
     python bench/train_vs_eager.py [--sizes 32 64] [--batch 128] [--steps 20] [--pairs 5]
 """
@@ -52,18 +53,18 @@ if mode == 'eager':
         optimizer.step()
     for i in range(3):
         step(i)
-    tick = time.perf_counter()
+    tick = time.process_time()
     for i in range(steps):
         step(i)
-    seconds = time.perf_counter() - tick
+    seconds = time.process_time() - tick
 else:
     def fit(total):
         settings = TrainSettings(steps=total, batch_size=batch, lr=5e-4, log_every=10, viz_every=0, ckpt_every=0,
                                  progress=False)
         trainer = Trainer(method, data, settings, run_dir=None, device=torch.device('cpu'))
-        tick = time.perf_counter()
+        tick = time.process_time()
         trainer.fit()
-        return time.perf_counter() - tick
+        return time.process_time() - tick
     fit(3)
     seconds = fit(steps)
 print(json.dumps({'steps_per_s': steps / seconds}))

@@ -29,7 +29,7 @@ SEED_KEYS = ('seed',)
 # keys that say where and how a run was written, not what was trained
 BOOKKEEPING_KEYS = ('run_name', 'runs_root', 'load', 'checkpoint', 'device', 'resume', 'progress', 'log_every',
                     'viz_every', 'ckpt_every', 'keep_checkpoints', 'include_eval', 'eval_batches', 'compile',
-                    'compile_backend', 'find_unused_parameters', 'observation_shape')
+                    'compile_backend', 'channels_last', 'find_unused_parameters', 'observation_shape')
 
 
 @dataclass
