@@ -14,7 +14,7 @@ the core's baselines in ``framework/reproduce/experiments/``). Its keys::
       - {key: Lp@1, label: ..., file: eval-msp-paper, path: Lp.0, better: lower}
     evaluate:                           # run on every finished run: `fig <script> <configs> --load RUN --ident ID`
       - {script: eval-msp, configs: [eval/msp-paper-3ds], ident: eval-msp-paper}
-    claims:                             # one sentence each, judged from the numbers (see ``verdicts.py``)
+    claims:                             # one sentence each, judged from the numbers (``scores.verdict``)
       - {text: ..., score: Lp_equiv@1, order: [msp, neural-m]}
     published:                          # the paper's numbers, each with its source
       - {row: msp, score: Lp@1, value: 2.75, std: 0.25, n: 3, source: 'Table 1 ...'}
