@@ -8,8 +8,9 @@ TensorBoard scalars and images mirrored in ``scalars.csv``, periodic validation,
 NaN/inf guard and a clean stop on SIGINT/SIGTERM (a checkpoint is written first).
 
 No step reads a value back from the device: the losses are checked where the logged means are read anyway and
-before anything is written or scored (``finite_guard.py``), and under DDP the stop signal is agreed on a host-side
-group, so the host queues the next step while the GPU runs this one.
+before anything is written or scored (``finite_guard.py``), the batch goes through pinned memory on CUDA
+(``device_batches.py``), and under DDP the stop signal is agreed on a host-side group, so the host queues the next
+step while the GPU runs this one.
 
 Random state under DDP: every rank is seeded with ``seed`` before the model is built (identical
 initialisation), then the trainer reseeds each rank from ``(seed, rank)`` so that ranks draw independent noise.
@@ -33,6 +34,7 @@ from tqdm import tqdm
 
 from . import distributed, runs, write_errors
 from .data.batches import BatchStream
+from .device_batches import pins_memory, to_device
 from .distributed import ProcessGroup, StopAgreement, rank_seed
 from .errors import DataError, RunError, TrainingDiverged
 from .finite_guard import MAX_PENDING, FiniteGuard
@@ -109,6 +111,7 @@ class Trainer(TrainerCheckpoints):
             tqdm.write('note: --amp asks for bf16 autocast, which this GPU does not support; training in float32.')
             self.amp_dtype = None
         self.window = ScalarWindow()      # the steps since the last logged mean (kept in checkpoints)
+        self.pin_batches = pins_memory(device)
         self._control = distributed.control_group(group)      # host-side flags under DDP
         self.guard = FiniteGuard(type(method).__name__, dataset, self._control)
         self._stop_signal = None          # set by the signal handler of this process
@@ -211,7 +214,7 @@ class Trainer(TrainerCheckpoints):
         NaN guard unread; ``fit`` checks them (a loop that calls this alone: ``check_finite``).
         """
         indices = next(self.stream)
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in self.dataset.batch(indices).items()}
+        batch = to_device(self.dataset.batch(indices), self.device, self.pin_batches)
         due = [o for o in self.optimizers if self.step % o.spec.every == 0]
         self.method.current_step = self.step          # read by schedules inside a loss (Method.current_step)
         separate = self.group.is_distributed and not self._one_backward
