@@ -51,8 +51,7 @@ class FiniteGuard:
         if not self.pending:
             return
         pending, self.pending = self.pending, []
-        losses = torch.stack([scalars[k].detach().float().reshape(()) for _, scalars, keys, _ in pending
-                              for k in keys])
+        losses = torch.stack([_scalar(scalars[k]) for _, scalars, keys, _ in pending for k in keys])
         finite = iter(torch.isfinite(losses).tolist())
         mine = next((step for step, _, keys, _ in pending if not all([next(finite) for _ in keys])), NEVER)
         first = mine
@@ -88,3 +87,8 @@ class FiniteGuard:
         if indices is None:
             return ''
         return bad_samples(self.dataset.batch(indices), full_dataset_indices(self.dataset, indices))
+
+
+def _scalar(value: torch.Tensor) -> torch.Tensor:
+    """A one-element tensor as a 0-d one; ``torch.stack`` promotes mixed float types (bf16 and float32) itself."""
+    return value.reshape(()) if value.dim() else value

@@ -123,3 +123,13 @@ def test_no_step_reads_a_value_back_from_the_device(tmp_path, monkeypatch):
     short, long = reads(10), reads(40)
     assert len(short) == len(long), f'reads grow with the steps:\n{long}'
     assert len(long) <= 6, long
+
+
+def test_a_loop_of_train_step_alone_is_checked_every_max_pending_steps(tmp_path, monkeypatch):
+    monkeypatch.setattr(framework.trainer, 'MAX_PENDING', 4)
+    trainer = trainer_for(GoesNaN(bad_from=2), tmp_path)
+    for _ in range(3):
+        trainer.train_step()
+        trainer.step += 1
+    with pytest.raises(TrainingDiverged, match='non-finite at step 2 '):
+        trainer.train_step()
