@@ -71,6 +71,41 @@ def shutdown(group: ProcessGroup) -> None:
         dist.destroy_process_group()
 
 
+def control_group(group: ProcessGroup):
+    """A gloo group for host-side flags (a stop signal, the first bad step): agreeing on them never waits for the
+    GPU, which an NCCL all-reduce read back with ``.item()`` would. None for a single process."""
+    return dist.new_group(backend='gloo') if group.is_distributed else None
+
+
+class StopAgreement:
+    """Every process stops at the same step when any of them was sent SIGINT or SIGTERM.
+
+    Each step posts this process's wish on the host-side ``control`` group without waiting (``async_op``) and
+    reads the answer posted one step earlier, which every process reads at the same step.
+    """
+
+    def __init__(self, control):
+        self.control, self._posted = control, None
+
+    def exchange(self, wish: bool) -> bool:
+        """Post this step's wish; return whether any process wished to stop by the step before."""
+        agreed = self._read()
+        flag = torch.tensor([1 if wish else 0], dtype=torch.int32)
+        self._posted = flag, dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self.control, async_op=True)
+        return agreed
+
+    def close(self) -> None:
+        """Wait for the last posted wish (every process posted it), so no collective is left in flight."""
+        self._read()
+
+    def _read(self) -> bool:
+        if self._posted is None:
+            return False
+        (flag, work), self._posted = self._posted, None
+        work.wait()
+        return flag.tolist()[0] > 0
+
+
 def rank_seed(seed: int, rank: int, step: int = 0) -> int:
     """A seed for one DDP rank (and, after a resume with another world size, one step), distinct per rank."""
     digest = hashlib.sha256(f'{seed}/{rank}/{step}'.encode()).digest()

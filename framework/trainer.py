@@ -7,6 +7,11 @@ TensorBoard scalars and images mirrored in ``scalars.csv``, periodic validation,
 (``last.pt`` is replaced only once the new file is complete; ``trainer_checkpoints.py``), bit-exact resume, a
 NaN/inf guard and a clean stop on SIGINT/SIGTERM (a checkpoint is written first).
 
+No step reads a value back from the device: the losses are checked where the logged means are read anyway and
+before anything is written or scored (``finite_guard.py``), the batch goes through pinned memory on CUDA
+(``device_batches.py``), and under DDP the stop signal is agreed on a host-side group, so the host queues the next
+step while the GPU runs this one.
+
 Random state under DDP: every rank is seeded with ``seed`` before the model is built (identical
 initialisation), then the trainer reseeds each rank from ``(seed, rank)`` so that ranks draw independent noise.
 A checkpoint holds every rank's random state (``rng_ranks``, gathered to rank 0) next to rank 0's (``rng``), so
@@ -18,32 +23,27 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.distributed as dist
 from tqdm import tqdm
 
 from . import distributed, runs, write_errors
-from .bad_data import bad_samples, full_dataset_indices
 from .data.batches import BatchStream
-from .distributed import ProcessGroup, rank_seed
+from .device_batches import channels_last, pins_memory, to_device
+from .distributed import ProcessGroup, StopAgreement, rank_seed
 from .errors import DataError, RunError, TrainingDiverged
+from .finite_guard import MAX_PENDING, FiniteGuard
 from .random_state import rng_state, seed_everything, set_rng_state
 from .settings import setting
 from .logging import (SCALARS_FILE, RunLogger, ScalarWindow, image_grids, save_latent_scatter, save_loss_curves,
                       save_png)
 from .optimizers import average_gradients, build_optimizers
 from .trainer_checkpoints import TrainerCheckpoints
-
-
-def channels_last(batch: dict) -> dict:
-    """Images (4-D tensors) in the channels-last layout the conv weights have: the same values, faster convolutions."""
-    return {k: v.contiguous(memory_format=torch.channels_last) if torch.is_tensor(v) and v.dim() == 4 else v
-            for k, v in batch.items()}
 
 
 SCHEDULES = ('none', 'cosine', 'step')
@@ -114,6 +114,9 @@ class Trainer(TrainerCheckpoints):
             tqdm.write('note: --amp asks for bf16 autocast, which this GPU does not support; training in float32.')
             self.amp_dtype = None
         self.window = ScalarWindow()      # the steps since the last logged mean (kept in checkpoints)
+        self.pin_batches = pins_memory(device)
+        self._control = distributed.control_group(group)      # host-side flags under DDP
+        self.guard = FiniteGuard(type(method).__name__, dataset, self._control)
         self._stop_signal = None          # set by the signal handler of this process
         self._stop_requested = None       # agreed by all ranks at the last step
 
@@ -133,14 +136,26 @@ class Trainer(TrainerCheckpoints):
         self.method.train()
         window = self.window
         first_step, last_scalars = self.step + 1, {}
+        agreement = StopAgreement(self._control) if self.group.is_distributed else None
         tick = shown = time.perf_counter()
         try:
             while self.step < s.steps:
                 window.add(self.train_step())
                 self.step += 1
                 bar.update(1)
+                if agreement is not None and self._stop_requested is None and \
+                        agreement.exchange(self._stop_signal is not None):
+                    self._stop_requested = self._stop_signal or 'a signal to another process'
                 log_now = self.step % s.log_every == 0 or self.step == s.steps
-                if log_now or self.step == first_step or time.perf_counter() - shown > FEEDBACK_SECONDS:
+                feedback = log_now or self.step == first_step or time.perf_counter() - shown > FEEDBACK_SECONDS
+                viz_now = s.viz_every > 0 and self.step % s.viz_every == 0
+                eval_now = s.eval_every > 0 and self.step % s.eval_every == 0 and self.step < s.steps
+                ckpt_now = s.ckpt_every > 0 and self.step % s.ckpt_every == 0 and self.step < s.steps
+                stop = self._stop_requested if self.group.is_distributed else self._stop_signal
+                if log_now or self.step == first_step or viz_now or eval_now or ckpt_now or stop is not None \
+                        or (feedback and not self.group.is_distributed):
+                    self.check_finite()       # before anything is logged, drawn, scored or saved (DDP: same steps)
+                if feedback:
                     means = window.means()            # the only device-to-host copy of the scalars
                     bar.set_postfix({k: f'{v:.4g}' for k, v in list(means.items())[:3]},
                                     refresh=self.step == first_step)    # seen at once, not after mininterval
@@ -152,13 +167,12 @@ class Trainer(TrainerCheckpoints):
                     logger.scalars({**self._learning_rates(), 'steps_per_s': speed}, self.step, prefix='train/')
                     window.reset()
                     tick = shown
-                if main and s.viz_every > 0 and self.step % s.viz_every == 0:
+                if main and viz_now:
                     logger.images(self.grids(), self.step)
-                if s.eval_every > 0 and self.step % s.eval_every == 0 and self.step < s.steps:
+                if eval_now:
                     self._validate(validate, logger, final=False)
-                if s.ckpt_every > 0 and self.step % s.ckpt_every == 0 and self.step < s.steps:
+                if ckpt_now:
                     self.save_checkpoint()
-                stop = self._stop_requested if self.group.is_distributed else self._stop_signal
                 if stop is not None:
                     self.save_checkpoint(periodic=False)
                     bar.close()
@@ -166,25 +180,29 @@ class Trainer(TrainerCheckpoints):
                         tqdm.write(f'Stopped by {stop} at step {self.step}; checkpoint written. '
                                    f'Resume with: fig train --load {self.run_dir} --resume')
                     return {**last_scalars, 'interrupted': 1.0}
+            self.check_finite()
             self.save_checkpoint()
             bar.close()
             self._validate(validate, logger, final=True)
             if main and self.run_dir is not None:
                 self._write_pictures(logger)
             return last_scalars
-        except (OSError, RuntimeError) as exc:
-            if not write_errors.is_write_failure(exc):
-                raise
-            raise RunError(self._write_failure(self.checkpoint_dir / runs.LAST_CHECKPOINT, exc, 'the logs')) from exc
+        except Exception as exc:
+            if isinstance(exc, (OSError, RuntimeError)) and write_errors.is_write_failure(exc):
+                raise RunError(self._write_failure(self.checkpoint_dir / runs.LAST_CHECKPOINT, exc,
+                                                   'the logs')) from exc
+            self._blame_divergence(exc)
+            raise
         finally:
             bar.close()
+            if agreement is not None and sys.exc_info()[0] is None:
+                agreement.close()
             self._close_quietly(logger)
             self._restore_signal_handlers(previous_handlers)
 
     @staticmethod
     def _close_quietly(logger: RunLogger) -> None:
         """Close the logs; when the run is already failing (say its folder is gone), that error is the one shown."""
-        import sys
         try:
             logger.close()
         except OSError:
@@ -195,10 +213,11 @@ class Trainer(TrainerCheckpoints):
         """One optimisation step on the next batch; returns the scalar outputs as detached tensors (no sync).
 
         Every optimiser due at this step gets the gradient of its own loss in its own parameters only; all of
-        them are computed from the same forward pass before any optimiser steps.
+        them are computed from the same forward pass before any optimiser steps. The losses are recorded for the
+        NaN guard unread; ``fit`` checks them (a loop that calls this alone: ``check_finite``).
         """
         indices = next(self.stream)
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in self.dataset.batch(indices).items()}
+        batch = to_device(self.dataset.batch(indices), self.device, self.pin_batches)
         if self.settings.channels_last:
             batch = channels_last(batch)
         due = [o for o in self.optimizers if self.step % o.spec.every == 0]
@@ -208,7 +227,8 @@ class Trainer(TrainerCheckpoints):
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                                 enabled=self.amp_dtype is not None):
                 out = self.model(batch)
-            self._check_finite(out, [o.spec.loss_key for o in due] or ['loss'], batch, indices)
+            scalars = {k: v.detach() for k, v in out.items() if torch.is_tensor(v) and v.numel() == 1}
+            self.guard.record(self.step + 1, scalars, [o.spec.loss_key for o in due] or ['loss'], indices)
             for o in due:
                 o.optimizer.zero_grad(set_to_none=True)
             if self._one_backward:
@@ -226,7 +246,9 @@ class Trainer(TrainerCheckpoints):
             o.optimizer.step()
         for o in self.optimizers:
             o.scheduler.step()
-        return {k: v.detach() for k, v in out.items() if torch.is_tensor(v) and v.numel() == 1}
+        if len(self.guard.pending) >= MAX_PENDING:
+            self.check_finite()
+        return scalars
 
     def grids(self) -> dict[str, torch.Tensor]:
         return image_grids(self.method, self.dataset, self.device, hybrid=self.settings.hybrid)
@@ -265,39 +287,21 @@ class Trainer(TrainerCheckpoints):
         rates.update({f'lr_{o.spec.name}': o.scheduler.get_last_lr()[0] for o in self.optimizers[1:]})
         return rates
 
-    def _check_finite(self, out: dict, loss_keys: list[str], batch: dict | None = None, indices=None) -> None:
-        """Stop on a non-finite loss on any rank; under DDP the same all-reduce also agrees on a stop signal.
+    def check_finite(self) -> None:
+        """Raise for the first step since the last check whose loss was non-finite (one read of the device).
 
-        The batch is looked at only once the loss is non-finite (no cost on a good step): a NaN or inf in the
-        data is named as bad data, with its sample indices, not blamed on the learning rate.
+        Under DDP a collective: every rank calls it at the same steps, and all of them raise together.
         """
-        missing = [k for k in loss_keys if k not in out]
-        if missing:
-            raise RunError(f'{type(self.method).__name__}.training_step returned no {missing[0]!r}, which its '
-                           f'optimizers() names as a loss_key; it returned {sorted(out)}.')
-        losses = torch.stack([out[k].detach().float().reshape(()) for k in loss_keys])
-        finite = torch.isfinite(losses).all().float().reshape(1)
-        if self.group.is_distributed:
-            not_stopping = torch.ones_like(finite) * (0.0 if self._stop_signal is not None else 1.0)
-            flags = torch.cat([finite, not_stopping])
-            dist.all_reduce(flags, op=dist.ReduceOp.MIN)
-            finite = flags[:1]
-            if flags[1].item() < 1 and self._stop_requested is None:
-                self._stop_requested = self._stop_signal or 'a signal to another process'
-        if finite.item() < 1:
-            terms = ', '.join(f'{k}={float(v.detach()):.4g}' for k, v in out.items()
-                              if torch.is_tensor(v) and v.numel() == 1)
-            last = self.checkpoint_dir / runs.LAST_CHECKPOINT if self.checkpoint_dir else None
-            kept = (f' The last good checkpoint is kept at {last}.' if last is not None and last.exists()
-                    else ' No checkpoint had been written yet.' if last is not None else '')
-            bad = bad_samples(batch or {}, full_dataset_indices(self.dataset, indices))
-            if bad:
-                raise DataError(f'The training data holds non-finite values (NaN or inf) at step {self.step + 1}: '
-                                f'{bad}. This is bad data, not a learning-rate problem: repair or drop those '
-                                f'samples (or regenerate the dataset file), then resume.{kept}')
-            raise TrainingDiverged(
-                f'The loss became non-finite at step {self.step + 1} ({terms}).{kept} Try a lower --lr, '
-                f'gradient clipping (--grad_clip 1.0), or turning off --amp.')
+        self.guard.check(self.checkpoint_dir)
+
+    def _blame_divergence(self, exc: Exception) -> None:
+        """A loop failing after a non-finite loss (say a solver on NaN input) is reported as the divergence."""
+        try:
+            self.guard.check(self.checkpoint_dir, agree=False)
+        except (TrainingDiverged, DataError) as diverged:
+            raise diverged from exc
+        except Exception:       # noqa: BLE001 - the device itself may be failing: the first error is shown
+            pass
 
     def _install_signal_handlers(self):
         import threading
