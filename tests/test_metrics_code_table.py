@@ -13,10 +13,12 @@ from framework.data.base import GroundTruthDataset
 from framework.methods.base import Method
 from framework.metrics import run_suite
 from framework.metrics.beta_vae import sample_features
-from framework.metrics.code_table import CodeTable, table_refusal
+from framework.metrics.code_table import CodeTable, expected_unique, table_refusal
 from framework.metrics.common import SharedEncodings, encode_factors, sample_codes
+from framework.metrics.estimate import estimate_suite
 from framework.metrics.factor_vae import sample_votes
 from framework.metrics.reference import naive_beta_vae_features, naive_factor_vae_votes
+from framework.metrics.suite import protocol_of
 
 SIZES = (1, 3, 4, 5)        # 60 combinations, a constant first factor as dSprites' colour
 
@@ -157,3 +159,30 @@ def test_a_table_too_wide_for_its_cap_gives_the_codes_and_steps_aside():
     np.testing.assert_array_equal(codes, encode_factors(dataset, Reader().represent, factors))
     assert table.refusal and table.table is None
 
+
+def test_the_estimate_counts_the_distinct_combinations_it_expects():
+    assert expected_unique(4, 4) == pytest.approx(4 * (1 - math.exp(-1)))            # 2.528
+    assert expected_unique(100, 60) == pytest.approx(48.6674, abs=1e-4)                # 60 (1 − e^(−5/3))
+    assert expected_unique(1, 10 ** 9) == pytest.approx(1.0)
+    assert expected_unique(0, 60) == 0.0
+
+    class Plane(GroundTruthDataset):                     # a 1000 x 1000 grid: codes are the classes themselves
+        name, factor_names, factor_sizes = 'plane', ('a', 'b'), (1000, 1000)
+
+        def images_for(self, factors):
+            return factors.float()
+
+    def classes(x):
+        return x
+    classes.deterministic_represent = True
+    suite = {'mig': {'num_train': 10000}, 'beta-vae': {'batch_size': 64, 'num_train': 10000, 'num_eval': 5000},
+             'factor-vae': {'batch_size': 64, 'num_train': 10000, 'num_eval': 5000, 'num_variance_estimate': 10000}}
+    protocols = {name: protocol_of(name, params)[1] for name, params in suite.items()}
+    estimate = estimate_suite(protocols, Plane(), classes, seconds_per_observation=1e-3)
+    drawn = 10000 + 2 * 64 * 15000 + 64 * 15000                                        # 2,890,000
+    assert estimate.draws == drawn
+    assert estimate.observations == round(1_000_000 * (1 - math.exp(-2.89)))          # 944,424
+    assert estimate.seconds == pytest.approx(estimate.observations * 1e-3 + estimate.fit_seconds)
+    assert 'each factor combination once, of 2.9 M drawn' in estimate.describe()
+    undeclared = estimate_suite(protocols, Plane(), lambda x: x, seconds_per_observation=1e-3)
+    assert undeclared.observations == drawn
