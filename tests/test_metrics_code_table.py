@@ -183,6 +183,7 @@ def test_the_estimate_counts_the_distinct_combinations_it_expects():
     assert estimate.draws == drawn
     assert estimate.observations == round(1_000_000 * (1 - math.exp(-2.89)))          # 944,424
     assert estimate.seconds == pytest.approx(estimate.observations * 1e-3 + estimate.fit_seconds)
-    assert 'each factor combination once, of 2.9 M drawn' in estimate.describe()
+    assert '(2.9 M factor combinations drawn, 944,424 distinct ones rendered and encoded at 1 ms each' in \
+        estimate.describe()
     undeclared = estimate_suite(protocols, Plane(), lambda x: x, seconds_per_observation=1e-3)
     assert undeclared.observations == drawn

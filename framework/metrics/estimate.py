@@ -37,12 +37,11 @@ class Estimate:
     def describe(self) -> str:
         if not self.observations and self.not_estimated:
             return f'no estimate for {", ".join(self.not_estimated)}'
-        once = ''
+        encoded = f'{_count(self.observations)} observations'
         if self.draws is not None and self.draws > self.observations:
-            once = f' (each factor combination once, of {_count(self.draws)} drawn)'
+            encoded = f'{_count(self.draws)} factor combinations drawn, {_count(self.observations)} distinct ones'
         about = 'under 1 s' if self.seconds < 1 else f'about {format_duration(self.seconds)}'
-        text = (f'{about} ({_count(self.observations)} observations{once} rendered '
-                f'and encoded at {self.seconds_per_observation * 1e3:.2g} ms each, and '
+        text = (f'{about} ({encoded} rendered and encoded at {self.seconds_per_observation * 1e3:.2g} ms each, and '
                 f'{format_duration(self.fit_seconds)} of classifier fits)')
         if self.not_estimated:
             text += f'; not estimated: {", ".join(self.not_estimated)}'
