@@ -30,6 +30,7 @@ class GroundTruthDataset:
     has_factors: bool = True
     is_sequence: bool = False
     metric_suite: str | None = None      # the suite (eval/<name>) of the published dataset this one imitates
+    deterministic_images: bool = True    # images_for gives one observation per combination (metrics keep its code)
 
     # -- size and access
     def __len__(self) -> int:
@@ -127,7 +128,7 @@ class Subset(GroundTruthDataset):
     def __init__(self, parent: GroundTruthDataset, indices: torch.Tensor, split: str):
         self.parent, self.indices, self.split = parent, torch.as_tensor(indices, dtype=torch.long), split
         for attr in ('name', 'observation_shape', 'factor_names', 'factor_sizes', 'factor_values_grid',
-                     'has_factors', 'is_sequence', 'metric_suite'):
+                     'has_factors', 'is_sequence', 'metric_suite', 'deterministic_images'):
             setattr(self, attr, getattr(parent, attr))
 
     def __len__(self) -> int:

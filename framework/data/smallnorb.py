@@ -72,6 +72,7 @@ class SmallNORB(ImageGridDataset):
         check_row_major('smallnorb', self.root / files[2], labels[order], sizes)
         pixels = resize_uint8(torch.cat(images)[torch.from_numpy(order)], size)
         self.nuisance_size = 1 if instance_factor else sizes[-1]
+        self.deterministic_images = self.nuisance_size == 1      # else images_for draws the instance
         self.factor_names = FACTOR_NAMES + (('instance',) if instance_factor else ())
         self.factor_sizes = sizes if instance_factor else sizes[:-1]
         self.factor_values_grid = None

@@ -42,6 +42,10 @@ class Method(nn.Module):
     """
     batch_form = 'images'
     current_step: int = 0
+    # ``represent`` gives each observation the same code whatever its batch (posterior means, encoder outputs),
+    # so a metric suite encodes each factor combination once (framework/metrics/code_table.py); a method whose
+    # ``represent`` samples sets this False
+    deterministic_represent: bool = True
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The training objective; ``forward`` so that DistributedDataParallel can wrap any method."""

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from .code_table import CodeTable, table_refusal
 # the array helpers, re-exported: protocol forms (the plugins' too) find everything they share here
 from .information import (check_arrays, discrete_entropy, discretize, informative_factors,  # noqa: F401
                           mutual_information_matrix, normalized_entropy, top_two_gaps)
@@ -121,8 +122,22 @@ def encode(represent: Callable, observations: torch.Tensor, device: Any = None, 
 @torch.no_grad()
 def encode_factors(dataset, represent: Callable, factors: torch.Tensor, device: Any = None,
                    batch_size: int = 256) -> np.ndarray:
-    """Codes of the observations of ``factors`` (N, F), rendered and encoded ``batch_size`` at a time."""
+    """Codes of the observations of ``factors`` (N, F), rendered and encoded ``batch_size`` at a time.
+
+    With a ``SharedEncodings`` wrapper that keeps a code table for ``dataset`` (``code_table.py``), only the
+    combinations not encoded before in the suite are rendered and encoded; the others are looked up.
+    """
     device = resolve_device(represent, device)
+    table_for = getattr(represent, 'table_for', None)
+    table = table_for(dataset) if table_for is not None and len(factors) else None
+    if table is not None:
+        return table.codes(factors, lambda missing: _render_and_encode(dataset, represent, missing, device,
+                                                                       batch_size))
+    return _render_and_encode(dataset, represent, factors, device, batch_size)
+
+
+def _render_and_encode(dataset, represent: Callable, factors: torch.Tensor, device: torch.device,
+                       batch_size: int) -> np.ndarray:
     chunks = [encode(represent, dataset.images_for(chunk), device, batch_size)
               for chunk in factors.split(int(batch_size))]
     return np.concatenate(chunks) if chunks else np.zeros((0, 0))
@@ -166,18 +181,35 @@ def group_chunks(total: int, group_size: int, images_per_chunk: int = 4096) -> l
 
 
 class SharedEncodings:
-    """``represent`` with a memory of the draws made through ``sample_codes`` (one suite run, one dataset).
+    """``represent`` with a memory of what a suite encoded (one suite run).
 
     Every metric of a suite starts from the same seed, so MIG, DCI, SAP and modularity would draw, render and
-    encode the same 10000 + 5000 points again each; with this wrapper they are encoded once.
+    encode the same 10000 + 5000 points again each; with this wrapper a draw is encoded once. Where the codes
+    are a function of the factor combination (``code_table.table_refusal`` says when), a code table also makes
+    every combination of a discrete grid rendered and encoded at most once, whichever metric draws it;
+    ``code_table=False`` keeps only the shared draws. ``observations_encoded`` counts what ``represent`` saw.
     """
 
-    def __init__(self, represent: Callable):
+    def __init__(self, represent: Callable, code_table: bool = True):
         self.function = represent
         self.shared_draws: dict = {}
+        self.code_table = code_table
+        self.observations_encoded = 0
+        self._tables: dict[int, tuple[object, CodeTable | None]] = {}
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.observations_encoded += int(x.shape[0])
         return self.function(x)
+
+    def table_for(self, dataset) -> CodeTable | None:
+        """The code table of ``dataset`` (made on first use), or None where codes cannot be kept."""
+        if not self.code_table:
+            return None
+        if id(dataset) not in self._tables:       # the dataset is kept with its table, so its id stays its own
+            usable = table_refusal(dataset, self.function) is None
+            self._tables[id(dataset)] = (dataset, CodeTable(dataset.factor_sizes) if usable else None)
+        table = self._tables[id(dataset)][1]
+        return table if table is not None and table.refusal is None else None
 
 
 def seed_for_sklearn(generator: torch.Generator) -> int:

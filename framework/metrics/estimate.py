@@ -1,38 +1,47 @@
 """How long a suite will take, told before it starts: a timed batch of encodings and a cost model per metric.
 
-The time of a suite is mostly two things: rendering and encoding observations (the β-VAE and FactorVAE scores
-encode about 1.9 M and 1.0 M at the reference protocol), and fitting classifiers (DCI's gradient boosted trees).
-The first is measured on the run itself: one batch of observations rendered and encoded on its device. The
-second is a cost model: seconds per training point, code and class, fitted with ``bench/eval_metrics_cost.py``
-on the project's 2-core CPU. A metric without a cost model (a plugin's) is named as not estimated.
+The time of a suite is mostly two things: rendering and encoding observations, and fitting classifiers (DCI's
+gradient boosted trees). At the reference protocol the β-VAE and FactorVAE scores draw about 1.9 M and 1.0 M
+factor combinations. Where the suite keeps a code table (``code_table.py``: discrete factors, a deterministic
+representation) each combination is encoded once, so the observations counted are the expected distinct
+combinations among the suite's T draws from the N of the grid, N (1 − exp(−T/N)) for uniform draws (737,280
+combinations of dSprites are nearly all drawn: 98 %); otherwise every draw counts. The seconds per observation
+are measured on the run itself: one batch rendered and encoded on its device. The fits are a cost model: seconds
+per training point, code and class, fitted with ``bench/eval_metrics_cost.py`` on the project's 2-core CPU. A
+metric without a cost model (a plugin's) is named as not estimated.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import torch
 
+from .code_table import expected_unique, table_refusal
 from .common import encode_factors, varying_factors
 
 
 @dataclass
 class Estimate:
-    """The estimated seconds of a suite, with what they are made of."""
+    """The estimated seconds of a suite, with what they are made of: ``observations`` rendered and encoded out
+    of ``draws`` factor combinations drawn (fewer where a code table encodes each combination once)."""
     seconds: float
     seconds_per_observation: float
     observations: int
     fit_seconds: float
     not_estimated: list[str] = field(default_factory=list)
+    draws: int | None = None
 
     def describe(self) -> str:
         if not self.observations and self.not_estimated:
             return f'no estimate for {", ".join(self.not_estimated)}'
-        count = f'{self.observations / 1e6:.2g} M' if self.observations >= 1e6 else f'{self.observations:,}'
+        encoded = f'{_count(self.observations)} observations'
+        if self.draws is not None and self.draws > self.observations:
+            encoded = f'{_count(self.draws)} factor combinations drawn, {_count(self.observations)} distinct ones'
         about = 'under 1 s' if self.seconds < 1 else f'about {format_duration(self.seconds)}'
-        text = (f'{about} ({count} observations rendered '
-                f'and encoded at {self.seconds_per_observation * 1e3:.2g} ms each, and '
+        text = (f'{about} ({encoded} rendered and encoded at {self.seconds_per_observation * 1e3:.2g} ms each, and '
                 f'{format_duration(self.fit_seconds)} of classifier fits)')
         if self.not_estimated:
             text += f'; not estimated: {", ".join(self.not_estimated)}'
@@ -41,7 +50,8 @@ class Estimate:
 
 def estimate_suite(protocols: Mapping[str, Mapping], dataset, method, device=None,
                    seconds_per_observation: float | None = None) -> Estimate:
-    """Estimate the seconds of ``protocols`` (``{metric: full protocol parameters}``) for ``method``."""
+    """Estimate the seconds of ``protocols`` (``{metric: full protocol parameters}``) for ``method``; a suite
+    with a code table (``code_table.table_refusal`` is None) counts the distinct combinations it expects."""
     if seconds_per_observation is None:
         seconds_per_observation = time_encoding(dataset, _represent_of(method), device)
     draws: set = set()
@@ -60,14 +70,18 @@ def estimate_suite(protocols: Mapping[str, Mapping], dataset, method, device=Non
             if key is not None:
                 draws.add(key)
         fit_seconds += fit
+    drawn = observations
+    if table_refusal(dataset, _represent_of(method), dims) is None:
+        observations = round(expected_unique(drawn, math.prod(dataset.factor_sizes)))
     seconds = observations * seconds_per_observation + fit_seconds
-    return Estimate(seconds, seconds_per_observation, observations, fit_seconds, unknown)
+    return Estimate(seconds, seconds_per_observation, observations, fit_seconds, unknown, drawn)
 
 
 def time_encoding(dataset, represent: Callable, device=None, batch_size: int = 256) -> float:
-    """Seconds to render and encode one observation, from one timed batch after a small warm-up batch."""
+    """Seconds to render and encode one observation, from one timed batch after a warm-up batch of the same size
+    (the first batch of a shape pays one-off costs: about 15 % more for the dlib encoder on a 2-core CPU)."""
     generator = torch.Generator().manual_seed(0)
-    encode_factors(dataset, represent, dataset.sample_factors(8, generator), device)
+    encode_factors(dataset, represent, dataset.sample_factors(batch_size, generator), device)
     factors = dataset.sample_factors(batch_size, generator)
     start = time.perf_counter()
     encode_factors(dataset, represent, factors, device)
@@ -140,3 +154,7 @@ def _code_dims(dataset, represent: Callable, device) -> int:
 
 def _represent_of(method) -> Callable:
     return method.represent if callable(getattr(method, 'represent', None)) else method
+
+
+def _count(number: int) -> str:
+    return f'{number / 1e6:.2g} M' if number >= 1e6 else f'{number:,}'

@@ -95,7 +95,7 @@ class SequenceDataset(GroundTruthDataset):
         if length < 1:
             raise ConfigError(f'sequence length must be at least 1, got {length}.')
         self.base, self.length, self.fresh, self.seed = base, int(length), bool(fresh), int(seed)
-        for attr in ('factor_names', 'factor_sizes', 'factor_values_grid', 'has_factors'):
+        for attr in ('factor_names', 'factor_sizes', 'factor_values_grid', 'has_factors', 'deterministic_images'):
             setattr(self, attr, getattr(base, attr))
 
     @property
