@@ -19,19 +19,9 @@ from framework.metrics.estimate import estimate_suite
 from framework.metrics.factor_vae import sample_votes
 from framework.metrics.reference import naive_beta_vae_features, naive_factor_vae_votes
 from framework.metrics.suite import protocol_of
+from conftest import SMALL_SUITE
 
 SIZES = (1, 3, 4, 5)        # 60 combinations, a constant first factor as dSprites' colour
-
-SUITE = {
-    'mig': {'num_train': 1000},
-    'dci': {'num_train': 500, 'num_test': 250, 'n_jobs': 1},
-    'sap': {'num_train': 1000, 'num_test': 500},
-    'modularity-explicitness': {'num_train': 1000, 'num_test': 500},
-    'irs': {'num_train': 1000},
-    'beta-vae': {'batch_size': 16, 'num_train': 200, 'num_eval': 100},
-    'factor-vae': {'batch_size': 16, 'num_train': 200, 'num_eval': 100, 'num_variance_estimate': 1000},
-}
-
 
 class CountingGrid(GroundTruthDataset):
     """Every combination of ``sizes`` (one-hot blocks as its observation); ``renders`` counts each one's renders."""
@@ -78,7 +68,7 @@ def values(results):
 
 def test_each_combination_is_rendered_and_encoded_at_most_once_across_a_suite():
     dataset, reader = CountingGrid(), Reader()
-    run_suite(SUITE, dataset, reader, seed=0)
+    run_suite(SMALL_SUITE, dataset, reader, seed=0)
     # the suite draws about 13,000 combinations of 60: every one is asked for, and each rendered and encoded once
     assert dataset.renders.max() == 1 and reader.encodes.max() == 1
     assert dataset.renders.sum() == reader.encodes.sum() == 60
@@ -86,9 +76,9 @@ def test_each_combination_is_rendered_and_encoded_at_most_once_across_a_suite():
 
 def test_suite_values_are_the_same_with_and_without_the_table():
     dataset = CountingGrid()
-    without = run_suite(SUITE, dataset, SharedEncodings(Reader().represent, code_table=False), seed=0)
+    without = run_suite(SMALL_SUITE, dataset, SharedEncodings(Reader().represent, code_table=False), seed=0)
     assert dataset.renders.sum() > 10_000                # every draw rendered: the table was off
-    with_table = run_suite(SUITE, dataset, Reader(), seed=0)
+    with_table = run_suite(SMALL_SUITE, dataset, Reader(), seed=0)
     for name, scores in values(without).items():
         assert values(with_table)[name] == pytest.approx(scores, abs=1e-6), name
 

@@ -13,6 +13,7 @@ from framework.errors import ConfigError
 from framework.metrics import (evaluate_beta_vae, evaluate_dci, evaluate_factor_vae, evaluate_irs, evaluate_mig,
                                evaluate_modularity_explicitness, evaluate_sap, run_suite)
 from framework.metrics.common import SharedEncodings, sample_codes
+from conftest import SMALL_SUITE
 
 SIZES = (1, 3, 4, 5)        # a constant first factor, as dSprites' colour
 
@@ -73,25 +74,14 @@ class Decoder(nn.Module):
         return codes
 
 
-SMALL = {
-    'mig': {'num_train': 1000},
-    'dci': {'num_train': 500, 'num_test': 250, 'n_jobs': 1},
-    'sap': {'num_train': 1000, 'num_test': 500},
-    'modularity-explicitness': {'num_train': 1000, 'num_test': 500},
-    'irs': {'num_train': 1000},
-    'beta-vae': {'batch_size': 16, 'num_train': 200, 'num_eval': 100},
-    'factor-vae': {'batch_size': 16, 'num_train': 200, 'num_eval': 100, 'num_variance_estimate': 1000},
-}
-
-
 @pytest.fixture(scope='module')
 def suite_scores():
     dataset = OneHotGrid()
-    return {kind: run_suite(SMALL, dataset, Decoder(kind).represent, seed=0) for kind in ('perfect', 'noise')}
+    return {kind: run_suite(SMALL_SUITE, dataset, Decoder(kind).represent, seed=0) for kind in ('perfect', 'noise')}
 
 
 def test_every_metric_is_registered_with_its_protocol_form():
-    assert set(SMALL) <= set(registry.names('metric'))          # plugins may add their own
+    assert set(SMALL_SUITE) <= set(registry.names('metric'))          # plugins may add their own
     assert registry.get('metric', 'mig').obj is evaluate_mig
 
 
@@ -109,7 +99,7 @@ def test_suite_scores_of_a_perfect_representation(suite_scores):
     assert values['factor-vae']['num_active_dims'] == 3
     for name, result in suite_scores['perfect'].items():
         assert result['seed'] == 0 and result['seconds'] >= 0 and result['params'] == {
-            **result['params'], **SMALL[name]}
+            **result['params'], **SMALL_SUITE[name]}
 
 
 def test_suite_scores_of_noise(suite_scores):
@@ -146,7 +136,7 @@ def test_protocol_forms_on_permuted_and_mixed_codes():
 
 def test_same_seed_same_values_and_shared_encodings():
     dataset = OneHotGrid()
-    suite = {name: SMALL[name] for name in ('mig', 'sap', 'modularity-explicitness', 'irs')}
+    suite = {name: SMALL_SUITE[name] for name in ('mig', 'sap', 'modularity-explicitness', 'irs')}
     decoder = Decoder('permuted')
     first = run_suite(suite, dataset, decoder.represent, seed=3)
     calls = decoder.calls
@@ -154,8 +144,8 @@ def test_same_seed_same_values_and_shared_encodings():
     assert calls == 4 + 2
     second = run_suite(suite, dataset, Decoder('permuted').represent, seed=3)
     assert {k: v['values'] for k, v in first.items()} == {k: v['values'] for k, v in second.items()}
-    other = run_suite({'mig': SMALL['mig']}, dataset, Decoder('mixed').represent, seed=4)
-    assert other['mig']['values'] != run_suite({'mig': SMALL['mig']}, dataset, Decoder('mixed').represent,
+    other = run_suite({'mig': SMALL_SUITE['mig']}, dataset, Decoder('mixed').represent, seed=4)
+    assert other['mig']['values'] != run_suite({'mig': SMALL_SUITE['mig']}, dataset, Decoder('mixed').represent,
                                                seed=5)['mig']['values']
 
 
@@ -188,8 +178,8 @@ def test_suite_skips_metrics_that_need_discrete_factors_with_a_reason():
 
 
 def test_suite_skips_everything_on_a_dataset_without_factors():
-    results = run_suite(SMALL, NoFactors(), Decoder('perfect').represent)
-    assert set(results) == set(SMALL)
+    results = run_suite(SMALL_SUITE, NoFactors(), Decoder('perfect').represent)
+    assert set(results) == set(SMALL_SUITE)
     for result in results.values():
         assert result['skipped'] and 'no ground-truth factors' in result['reason']
 
