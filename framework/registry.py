@@ -78,7 +78,7 @@ def enable_plugins() -> None:
     _components['ready'] = True
 
 
-def _load_plugins() -> None:
+def _load_components() -> None:
     if _components['ready'] and not _components['loaded']:
         _components['loaded'] = True
         import importlib
@@ -124,7 +124,7 @@ def get(kind: str, name: str) -> Entry:
     if kind not in KINDS:
         raise UnknownComponentError('kind', kind)
     if name not in _index[kind]:
-        _load_plugins()
+        _load_components()
     try:
         return _index[kind][name]
     except KeyError:
@@ -133,14 +133,14 @@ def get(kind: str, name: str) -> Entry:
 
 def names(kind: str) -> list[str]:
     """Sorted names registered under ``kind``, the plugins' included."""
-    _load_plugins()
+    _load_components()
     return sorted(_index[kind])
 
 
 def entries(kind: str | None = None) -> list[Entry]:
     """Entries of one kind, or of every kind, in a stable order."""
     kinds = KINDS if kind is None else (kind,)
-    _load_plugins()
+    _load_components()
     return [_index[k][n] for k in kinds for n in sorted(_index[k])]
 
 

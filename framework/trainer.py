@@ -71,8 +71,8 @@ class TrainSettings:
     seed: int = setting(0, 'seeds initialisation, data order and noise', hint='For several seeds, use `fig sweep`.')
     amp: bool = False                 # bf16 autocast where supported
     compile: bool = False             # torch.compile the method's training step
-    channels_last: bool = True        # conv weights and image batches channels-last: 1.17x a CPU step (bench/)
     compile_backend: str = 'inductor'  # torch.compile backend ('aot_eager' compiles fast, for checking)
+    channels_last: bool = True        # conv weights and image batches channels-last: 1.17x a CPU step (bench/)
     log_every: int = setting(100, 'steps between logged means (TensorBoard, scalars.csv)', min=1)
     viz_every: int = setting(1000, 'steps between image grids in TensorBoard; 0 turns them off', min=0)
     ckpt_every: int = setting(10_000, 'steps between numbered checkpoints (ckpt-<step>.pt); 0: only at the end',
