@@ -4,7 +4,9 @@ The hand-written loop: the same encoder and decoder (the disentanglement_lib con
 written the obvious way (``F.binary_cross_entropy`` of the decoder's sigmoid output, Gaussian KL), Adam, the same
 in-memory uint8 images, glibc's default allocator. ``fig train``'s loop: the framework's Trainer on ``m/vae``
 with the allocator ``fig`` configures at start-up (``framework/allocator.py``), the loss from logits, channels-last
-conv weights and batches, and Adam without its dynamo marks (``framework/eager_adam.py``). Steps/s are timed in
+conv weights and batches, Adam without its dynamo marks (``framework/eager_adam.py``) and, for grey images, the
+faster forward of the decoder's last transposed convolution (``framework/nn/deconv.py``; the eager loop gets
+torch's stock ``nn.ConvTranspose2d`` with the same weights). Steps/s are timed in
 CPU seconds of the one-thread process (steadier than wall time on a shared machine) after a warm-up, start-up
 excluded; the two processes are interleaved and the median of the pairs' ratios is printed, with the load.
 
@@ -39,6 +41,9 @@ if mode == 'fig':
 method = build_method(compose('a/dlib', 'm/vae', reg_wt=4.0, latent_dim=10), data)
 if mode == 'eager':
     encoder, decoder = method.encoder, method.decoder
+    for layer in decoder.modules():              # the stock layer a user writes, with the same weights
+        if isinstance(layer, torch.nn.ConvTranspose2d):
+            layer.__class__ = torch.nn.ConvTranspose2d
     optimizer = torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()), lr=5e-4)
     order = torch.randperm(len(data))
     def step(i):

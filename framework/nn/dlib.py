@@ -1,7 +1,8 @@
 """The disentanglement_lib "conv" architecture (``a/e/dlib``, ``a/d/dlib``), the field's common baseline.
 
 Encoder: 4 convs (32, 32, 64, 64 channels, kernel 4, stride 2, ReLU), a 256-unit dense layer, then the output.
-Decoder: dense 256, dense 64·(H/16)·(W/16), then 4 transposed convs (64, 32, 32, C; kernel 4, stride 2).
+Decoder: dense 256, dense 64·(H/16)·(W/16), then 4 transposed convs (64, 32, 32, C; kernel 4, stride 2); for grey
+images the last one takes the faster CPU forward of ``framework/nn/deconv.py`` (same parameters, same values).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..registry import register
 from .blocks import Reshape, check_image_shape, is_image, without_final_sigmoid
+from .deconv import ConvTranspose2d
 
 
 def _require_image(name: str, shape: Sequence[int]) -> None:
@@ -72,7 +74,7 @@ def deconv_layers(in_features: int, out_shape: Sequence[int], hidden: int = 256)
                                Reshape((64, h // 16, w // 16))]
     chans = (64, 64, 32, 32, c)
     for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
-        layers.append(nn.ConvTranspose2d(a, b, 4, stride=2, padding=1))
+        layers.append(ConvTranspose2d(a, b, 4, stride=2, padding=1))
         if i < 3:
             layers.append(nn.ReLU())
     return layers
