@@ -50,7 +50,7 @@ def main() -> None:
     section('fixed costs of a run', [python, str(HERE / 'fixed_costs.py')])
     if not args.skip_suite:
         section('the reference metric suite on 16 px sprites, with and without the shared code table',
-                [python, str(HERE / 'suite_one_pass.py'), '--suite', 'reference', '--size', '16'])
+                [python, str(HERE / 'suite_one_pass.py'), '--suite', 'reference', '--size', '16', '--steps', '1000'])
         section('the reference metric suite of a 64 px a/dlib model, with the code table (goal: under 10 min)',
                 [python, str(HERE / 'suite_one_pass.py'), '--suite', 'reference', '--size', '64', '--only-table'])
     if not args.skip_tests:

@@ -74,7 +74,9 @@ def _load(cfg) -> Run:
     splits = {}
     if cfg.get('observation_shape', None) is None:      # a config saved before shapes were recorded
         splits['train'] = build_dataset(cfg, 'train')
-    method = build_method(cfg, splits.get('train')).to(device)
+    # the layout the run trained with: channels-last convolutions also encode 1.3 to 1.5x faster on a CPU
+    layout = {'memory_format': torch.channels_last} if cfg.get('channels_last', True) else {}
+    method = build_method(cfg, splits.get('train')).to(device, **layout)
     from .recovery import load_for_scoring
     path, state = load_for_scoring(run_dir, cfg.get('checkpoint', None), device)   # or the newest intact one
     check_state_matches(method, state['method'], path)

@@ -62,3 +62,20 @@ def test_a_composed_config_builds_each_component_once():
     cfg.set('dataset.num_samples', 300)              # a changed value builds the component again
     assert len(cfg.build('dataset')) == 300
     assert cfg.get('dataset._type') == 'dataset/vec' and cfg.origin('dataset.num_samples') == 'the command line'
+
+
+@pytest.mark.parametrize('channels_last', ['true', 'false'])
+def test_a_loaded_run_keeps_the_conv_layout_it_trained_with(tmp_path, channels_last):
+    from framework.testing import run_in_process
+    root = tmp_path / 'runs'
+    code, text = run_in_process('train', 'a/dlib', 'm/vae', 'd/sprites', '--dataset.size', '16', '--steps', '2',
+                                '--batch_size', '8', '--channels_last', channels_last, '--include_eval', 'false',
+                                '--progress', 'false', '--runs_root', str(root))
+    assert code in (0, None), text[-3000:]
+    run = framework.load_run(only_run(root), device='cpu')
+    conv = [m for m in run.method.modules() if isinstance(m, torch.nn.Conv2d)][1]   # 32 channels in: not both
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) == (channels_last == 'true')
+    x = torch.stack([run.dataset('test')[i]['x'] for i in range(4)])
+    codes = run.method.represent(x)
+    run.method.to(memory_format=torch.contiguous_format)            # the same weights in torch's default layout
+    assert torch.allclose(codes, run.method.represent(x), atol=1e-5)
