@@ -26,7 +26,7 @@ def section(title: str, command: list[str]) -> None:
 
 def test_suite_cpu() -> None:
     """The README's test command, timed: wall seconds and the CPU seconds of all its processes."""
-    command = [sys.executable, '-m', 'pytest', '-n', '2', '-m', 'not slow', '-q', '-p', 'no:cacheprovider']
+    command = [sys.executable, '-m', 'pytest', '-n', '2', '-m', 'not slow', '-p', 'no:cacheprovider']
     print(f'\n== the README\'s test command\n$ {" ".join(command[1:])}', flush=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()

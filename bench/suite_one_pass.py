@@ -10,7 +10,8 @@ shared draws of MIG, DCI, SAP and modularity only, as before the table) and with
 prints wall and CPU seconds, observations encoded, and the time ``fig eval-metrics`` would have estimated
 (``framework/metrics/estimate.py``); then the largest difference between the two runs' values, and the time the
 reference suite would take with the table on this model (the estimate at the wall time an observation took here,
-and at its CPU time: what one thread of an otherwise idle machine gives). Not run by the test suite. Other
+and at its CPU time: what one thread of an otherwise idle machine gives). The allocator is configured as ``fig`` does at start-up (``framework/allocator.py``: encoding in chunks with glibc's
+defaults measured 2.4x slower). Not run by the test suite. Other
 processes on the machine skew the wall seconds (the load average is printed); on a shared CPU run it with
 ``OMP_NUM_THREADS=1``: two threads of a contended CPU wait on each other (measured: 2 to 5 times slower).
 """
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from metrics import timed  # noqa: E402  (bench/metrics.py: wall and CPU seconds, workers included)
 
+from framework.allocator import configure  # noqa: E402
 from framework.config import ROOT, compose, load_yaml  # noqa: E402
 from framework.metrics import run_suite  # noqa: E402
 from framework.metrics.common import SharedEncodings  # noqa: E402
@@ -48,6 +50,7 @@ def main(argv=None) -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--only-table', action='store_true', help='skip the run without the table (slow)')
     args = parser.parse_args(argv)
+    configure()             # as `fig eval-metrics` does at start-up (STRUCTREP_ALLOCATOR=default: glibc's defaults)
 
     method, dataset, device, label = load_or_train(args)
     suite = load_yaml(ROOT / 'config' / 'eval' / f'{SUITES.get(args.suite, args.suite)}.yaml')['metrics']
@@ -56,7 +59,7 @@ def main(argv=None) -> None:
           f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}, load average {_load()}')
     cpu = time.process_time()
     seconds_per_observation = time_encoding(dataset, method.represent, device, batch_size=2048)
-    cpu_per_observation = (time.process_time() - cpu) / (2 * 2048)      # a warm-up batch, then the timed one
+    cpu_per_observation = (time.process_time() - cpu) / (4 * 2048)      # a warm-up batch, then three timed ones
     print(f'rendering and encoding: {seconds_per_observation * 1e3:.3g} ms wall, {cpu_per_observation * 1e3:.3g} '
           f'ms CPU an observation (2048 in batches of 256)')
 
