@@ -109,7 +109,7 @@ def format_duration(seconds: float) -> str:
 # The fit constants are seconds per (training point x code x class), measured by bench/eval_metrics_cost.py.
 
 FIT_SECONDS = {                          # sprites, 10 codes, 10,000 points (the reference protocol), a 2-core CPU
-    'dci': 2e-6,                         # one gradient boosted classifier a factor, one tree a class a stage (numba)
+    'dci': 1.7e-6,                       # one gradient boosted classifier a factor, one tree a class a stage (numba)
     'dci-sklearn': 3e-5,                 # the same with scikit-learn's own classifiers (bench/metrics.py)
     'sap': 1.2e-7,                       # one linear SVM a code and factor
     'modularity-explicitness': 1.1e-7,   # one one-vs-rest logistic regression a factor
