@@ -10,10 +10,11 @@ shared draws of MIG, DCI, SAP and modularity only, as before the table) and with
 prints wall and CPU seconds, observations encoded, and the time ``fig eval-metrics`` would have estimated
 (``framework/metrics/estimate.py``); then the largest difference between the two runs' values, and the time the
 reference suite would take with the table on this model (the estimate at the wall time an observation took here,
-and at its CPU time: what one thread of an otherwise idle machine gives). The allocator is configured as ``fig`` does at start-up (``framework/allocator.py``: encoding in chunks with glibc's
-defaults measured 2.4x slower). Not run by the test suite. Other
-processes on the machine skew the wall seconds (the load average is printed); on a shared CPU run it with
-``OMP_NUM_THREADS=1``: two threads of a contended CPU wait on each other (measured: 2 to 5 times slower).
+and at its CPU time: what one thread of an otherwise idle machine gives). The allocator is configured as ``fig``
+does at start-up (``framework/allocator.py``; encoding in chunks with glibc's defaults measured 2.4x slower). Not
+run by the test suite. Other processes on the machine skew the wall seconds (the load average is printed); on a
+shared CPU run it with ``OMP_NUM_THREADS=1``: two threads of a contended CPU wait on each other (measured: 2 to 5
+times slower).
 """
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ in-memory uint8 images, glibc's default allocator. ``fig train``'s loop: the fra
 with the allocator ``fig`` configures at start-up (``framework/allocator.py``), the loss from logits, channels-last
 conv weights and batches, Adam without its dynamo marks (``framework/eager_adam.py``) and, for grey images, the
 faster forward of the decoder's last transposed convolution (``framework/nn/deconv.py``; the eager loop gets
-torch's stock ``nn.ConvTranspose2d`` with the same weights). Steps/s are timed in
-CPU seconds of the one-thread process (steadier than wall time on a shared machine) after a warm-up, start-up
-excluded; the two processes are interleaved and the median of the pairs' ratios is printed, with the load.
+torch's stock ``nn.ConvTranspose2d`` with the same weights). Steps/s are timed in CPU seconds of the one-thread
+process (steadier than wall time on a shared machine) after a warm-up, start-up excluded; the two processes are
+interleaved and the median of the pairs' ratios is printed, with the load.
 
     python bench/train_vs_eager.py [--sizes 32 64] [--batch 128] [--steps 20] [--pairs 5]
 """

@@ -6,9 +6,9 @@ factor combinations. Where the suite keeps a code table (``code_table.py``: disc
 representation) each combination is encoded once, so the observations counted are the expected distinct
 combinations among the suite's T draws from the N of the grid, N (1 − exp(−T/N)) for uniform draws (737,280
 combinations of dSprites are nearly all drawn: 98 %); otherwise every draw counts. The seconds per observation
-are measured on the run itself: the median of three batches rendered and encoded on its device. The fits are a cost model: seconds
-per training point, code and class, fitted with ``bench/eval_metrics_cost.py`` on the project's 2-core CPU. A
-metric without a cost model (a plugin's) is named as not estimated.
+are measured on the run itself: the median of three batches rendered and encoded on its device. The fits are a
+cost model: seconds per training point, code and class, fitted with ``bench/eval_metrics_cost.py`` on the
+project's 2-core CPU. A metric without a cost model (a plugin's) is named as not estimated.
 """
 from __future__ import annotations
 

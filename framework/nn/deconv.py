@@ -36,7 +36,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 def _fold_forward(x, weight, bias, stride, padding, dilation):
     """conv_transpose2d(x, weight, bias) as patches (one per input pixel) summed into the output by ``F.fold``."""
     batch, in_channels, height, width = x.shape
-    out_channels, kh, kw = weight.shape[1:]
+    kh, kw = weight.shape[2:]
     out_size = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1
                      for n, s, p, d, k in zip((height, width), stride, padding, dilation, (kh, kw)))
     patches = torch.matmul(weight.reshape(in_channels, -1).t(), x.reshape(batch, in_channels, height * width))
