@@ -20,6 +20,7 @@ from framework.metrics.factor_vae import sample_votes
 from framework.metrics.reference import naive_beta_vae_features, naive_factor_vae_votes
 from framework.metrics.suite import protocol_of
 from conftest import SMALL_SUITE
+from test_metrics_protocol import ContinuousFactors      # the same grid with continuous factors
 
 SIZES = (1, 3, 4, 5)        # 60 combinations, a constant first factor as dSprites' colour
 
@@ -114,23 +115,12 @@ def test_a_stochastic_or_undeclared_representation_encodes_every_draw():
 
 
 def test_continuous_factors_and_random_observations_encode_every_draw():
-    class Continuous(CountingGrid):
-        def __init__(self):
-            super().__init__()
-            self.factor_sizes = (None,) * len(SIZES)
-
-        def sample_factors(self, n, generator=None):
-            return torch.rand(n, len(SIZES), generator=generator)
-
-        def images_for(self, factors):
-            return torch.cat([factors, torch.zeros(len(factors), sum(SIZES) - len(SIZES))], 1)
-
     reader = Reader()
     shared = SharedEncodings(lambda x: torch.as_tensor(x[:, :4]))
     shared.function.deterministic_represent = True
-    assert shared.table_for(Continuous()) is None
-    sample_codes(Continuous(), shared, 400, torch.Generator().manual_seed(0))
-    sample_codes(Continuous(), shared, 400, torch.Generator().manual_seed(1))
+    assert shared.table_for(ContinuousFactors()) is None
+    sample_codes(ContinuousFactors(), shared, 400, torch.Generator().manual_seed(0))
+    sample_codes(ContinuousFactors(), shared, 400, torch.Generator().manual_seed(1))
     assert shared.observations_encoded == 800
     random_instance = CountingGrid()
     random_instance.deterministic_images = False         # SmallNORB without its instance factor
